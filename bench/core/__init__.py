@@ -1,0 +1,1 @@
+"""The core every colorbench package builds on: colour, image IO, weights, devices, errors."""

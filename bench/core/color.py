@@ -1,0 +1,161 @@
+"""RGB <-> CIELAB for numpy images and batched torch tensors, and the L/ab scalings models use.
+
+Conventions (the same as scikit-image and kornia, so both paths agree):
+
+* sRGB with the D65 white point and the 2 degree observer; L in [0, 100], a and b roughly
+  in [-128, 127].
+* numpy images are channel-last ``(..., H, W, 3)``: ``uint8`` in [0, 255] or float in [0, 1].
+  The numpy path is :func:`skimage.color.rgb2lab` / :func:`skimage.color.lab2rgb`.
+* torch tensors are channel-first ``(*, 3, H, W)`` float in [0, 1]; the torch path is
+  :func:`kornia.color.rgb_to_lab` / :func:`kornia.color.lab_to_rgb` and runs on any device.
+
+Lab -> RGB clips to [0, 1], as both libraries do (out-of-gamut colours are clipped).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Union
+
+import kornia.color
+import numpy as np
+import skimage.color
+import torch
+
+Image = Union[np.ndarray, torch.Tensor]
+
+__all__ = [
+    "LabScaling",
+    "LAB_SCALINGS",
+    "rgb_to_lab",
+    "lab_to_rgb",
+    "rgb_to_gray",
+    "lab_to_uint8_rgb",
+    "normalize_lab",
+    "denormalize_lab",
+]
+
+
+def _check_numpy_rgb(image: np.ndarray) -> np.ndarray:
+    if image.ndim < 3 or image.shape[-1] != 3:
+        raise ValueError(f"numpy images must have shape (..., H, W, 3); got {image.shape}")
+    if image.dtype == np.uint8:
+        return image.astype(np.float64) / 255.0
+    if not np.issubdtype(image.dtype, np.floating):
+        raise TypeError(f"numpy images must be uint8 or float in [0, 1]; got dtype {image.dtype}")
+    return image
+
+
+def _check_tensor(image: torch.Tensor) -> torch.Tensor:
+    if image.ndim < 3 or image.shape[-3] != 3:
+        raise ValueError(f"tensors must have shape (*, 3, H, W); got {tuple(image.shape)}")
+    if image.dtype == torch.uint8:
+        return image.float() / 255.0
+    if not image.is_floating_point():
+        raise TypeError(f"tensors must be uint8 or float in [0, 1]; got dtype {image.dtype}")
+    return image
+
+
+def rgb_to_lab(image: Image) -> Image:
+    """sRGB -> CIELAB.
+
+    Args:
+        image: numpy ``(..., H, W, 3)`` (uint8, or float in [0, 1]) or tensor ``(*, 3, H, W)``
+            (uint8, or float in [0, 1]).
+
+    Returns:
+        Lab in the same layout: float64 for numpy, the input's float dtype for tensors
+        (float32 for uint8 input).
+    """
+    if isinstance(image, torch.Tensor):
+        return kornia.color.rgb_to_lab(_check_tensor(image))
+    return skimage.color.rgb2lab(_check_numpy_rgb(np.asarray(image)))
+
+
+def lab_to_rgb(lab: Image) -> Image:
+    """CIELAB -> sRGB float in [0, 1], clipped; same layout rules as :func:`rgb_to_lab`."""
+    if isinstance(lab, torch.Tensor):
+        return kornia.color.lab_to_rgb(_check_tensor(lab), clip=True)
+    lab = np.asarray(lab, dtype=np.float64)
+    if lab.ndim < 3 or lab.shape[-1] != 3:
+        raise ValueError(f"numpy Lab images must have shape (..., H, W, 3); got {lab.shape}")
+    with warnings.catch_warnings():
+        # skimage warns when very saturated Lab values give a negative Z; it clips them, as
+        # kornia does silently. Both paths must behave the same, so the warning is noise here.
+        warnings.filterwarnings("ignore", message=".*negative Z values.*")
+        return skimage.color.lab2rgb(lab)
+
+
+def lab_to_uint8_rgb(lab: np.ndarray) -> np.ndarray:
+    """CIELAB (numpy, channel-last) -> sRGB uint8, rounded to the nearest level."""
+    return np.clip(np.rint(lab_to_rgb(lab) * 255.0), 0, 255).astype(np.uint8)
+
+
+def rgb_to_gray(image: np.ndarray) -> np.ndarray:
+    """The grayscale version of an RGB image that every colorization method receives.
+
+    It keeps the image's CIELAB lightness L and drops all colour: each pixel becomes the
+    neutral sRGB gray of the same L (relative luminance ``Y = f^-1((L + 16) / 116)``, then the
+    sRGB transfer curve), returned as uint8 ``(H, W, 3)`` with three equal channels. Rendering
+    ``(L, 0, 0)`` through Lab -> sRGB instead would leave the channels a level apart, because
+    skimage's D65 white and its sRGB matrix disagree in the fifth digit.
+    """
+    lightness = rgb_to_lab(image)[..., 0]
+    t = (lightness + 16.0) / 116.0
+    luminance = np.where(t > 0.2068966, t**3, (t - 16.0 / 116.0) / 7.787)  # skimage's lab2xyz
+    srgb = np.where(luminance > 0.0031308, 1.055 * np.power(np.maximum(luminance, 0), 1 / 2.4) - 0.055,
+                    12.92 * luminance)  # skimage's xyz2rgb transfer curve
+    gray = np.clip(np.rint(srgb * 255.0), 0, 255).astype(np.uint8)
+    return np.repeat(gray[..., None], 3, axis=-1)
+
+
+@dataclass(frozen=True)
+class LabScaling:
+    """How a network sees Lab: ``L_net = (L - l_center) / l_scale``, ``ab_net = ab / ab_scale``.
+
+    Attributes:
+        name: the preset's name.
+        l_center: subtracted from L (0..100) before scaling.
+        l_scale: L is divided by this after centring.
+        ab_scale: a and b are divided by this; a ``tanh`` output times ``ab_scale`` gives ab.
+    """
+
+    name: str
+    l_center: float
+    l_scale: float
+    ab_scale: float
+
+
+#: The scalings of the reference models (see the papers' released code).
+LAB_SCALINGS = {
+    # Super-attention / MSA: L / 100 in [0, 1]; ab / 127; the decoder ends in tanh * 127.
+    "msa": LabScaling("msa", l_center=0.0, l_scale=100.0, ab_scale=127.0),
+    # SPColor (after Zhang et al. 2019): L - 50; ab unscaled; the colour net ends in tanh * 128.
+    "spcolor": LabScaling("spcolor", l_center=50.0, l_scale=1.0, ab_scale=1.0),
+    # A symmetric [-1, 1] range for new models: (L - 50) / 50, ab / 128.
+    "unit": LabScaling("unit", l_center=50.0, l_scale=50.0, ab_scale=128.0),
+}
+
+
+def _scaling(scheme: str | LabScaling) -> LabScaling:
+    if isinstance(scheme, LabScaling):
+        return scheme
+    try:
+        return LAB_SCALINGS[scheme]
+    except KeyError:
+        raise ValueError(f"unknown Lab scaling {scheme!r}; choose one of {sorted(LAB_SCALINGS)}") from None
+
+
+def normalize_lab(lab: torch.Tensor, scheme: str | LabScaling = "msa") -> tuple[torch.Tensor, torch.Tensor]:
+    """Split a Lab tensor ``(*, 3, H, W)`` into the network's ``(L, ab)`` of shapes
+    ``(*, 1, H, W)`` and ``(*, 2, H, W)``, scaled by ``scheme`` (a name in :data:`LAB_SCALINGS`)."""
+    s = _scaling(scheme)
+    lab = _check_tensor(lab)
+    return (lab[..., :1, :, :] - s.l_center) / s.l_scale, lab[..., 1:, :, :] / s.ab_scale
+
+
+def denormalize_lab(l_net: torch.Tensor, ab_net: torch.Tensor, scheme: str | LabScaling = "msa") -> torch.Tensor:
+    """Inverse of :func:`normalize_lab`: the network's ``(L, ab)`` back to a Lab tensor."""
+    s = _scaling(scheme)
+    return torch.cat([l_net * s.l_scale + s.l_center, ab_net * s.ab_scale], dim=-3)

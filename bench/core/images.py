@@ -1,0 +1,89 @@
+"""Read any common image into RGB uint8; write PNGs atomically.
+
+Policy for the odd cases (documented in the README):
+
+* EXIF orientation is applied, so the array is what a viewer shows.
+* 16-bit images (gray or colour) keep their high byte (``value >> 8``), as Pillow does for
+  16-bit colour PNGs; gray and colour versions of one picture therefore read the same.
+* Gray, bilevel and palette images become three equal channels / their palette colours.
+* Transparency (RGBA, LA, palette with a transparent index) is composited over white.
+* Floating-point images (TIFF mode F) are refused: their range is not defined.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from .atomic import atomic_path
+from .errors import ImageReadError
+
+__all__ = ["read_rgb", "write_png", "IMAGE_SUFFIXES", "list_images"]
+
+#: File suffixes treated as images when a folder is scanned.
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif", ".ppm", ".pgm")
+
+_SIXTEEN_BIT_MODES = {"I;16", "I;16B", "I;16L", "I;16N", "I"}
+
+
+def _to_rgb_uint8(im: Image.Image, path: Path) -> np.ndarray:
+    if im.mode in _SIXTEEN_BIT_MODES:
+        gray16 = np.asarray(im, dtype=np.int64)
+        gray8 = np.clip(gray16 >> 8, 0, 255).astype(np.uint8)
+        return np.repeat(gray8[..., None], 3, axis=-1)
+    if im.mode == "F":
+        raise ImageReadError(f"cannot read image {path}: floating-point images are not supported; save it as 8- or 16-bit PNG")
+    if im.mode == "P":
+        im = im.convert("RGBA" if "transparency" in im.info else "RGB")
+    if im.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        rgba = im.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        im = Image.alpha_composite(background, rgba)
+    if im.mode != "RGB":
+        im = im.convert("RGB")
+    return np.asarray(im, dtype=np.uint8).copy()
+
+
+def read_rgb(path: str | os.PathLike) -> np.ndarray:
+    """Decode an image file into an ``(H, W, 3)`` uint8 RGB array (see the module's policy).
+
+    Raises:
+        ImageReadError: the file is missing or cannot be decoded; the message names it.
+    """
+    path = Path(path)
+    try:
+        with Image.open(path) as im:
+            im.load()
+            im = ImageOps.exif_transpose(im)
+            return _to_rgb_uint8(im, path)
+    except FileNotFoundError:
+        raise ImageReadError(f"cannot read image {path}: no such file") from None
+    except IsADirectoryError:
+        raise ImageReadError(f"cannot read image {path}: it is a folder, not an image file") from None
+    except UnidentifiedImageError:
+        raise ImageReadError(f"cannot decode image {path}: not a recognised image format; re-export it as PNG or JPEG") from None
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        # Pillow raises OSError for truncated or corrupt data, SyntaxError for some broken headers.
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ImageReadError(f"cannot decode image {path}: {reason}; re-export it as PNG or JPEG") from None
+
+
+def write_png(path: str | os.PathLike, image: np.ndarray) -> Path:
+    """Write a uint8 ``(H, W)`` or ``(H, W, 3)`` array as PNG, atomically."""
+    image = np.asarray(image)
+    if image.dtype != np.uint8:
+        raise TypeError(f"write_png expects uint8 data; got {image.dtype}")
+    with atomic_path(path, suffix=".png") as tmp:
+        Image.fromarray(image).save(tmp, format="PNG")
+    return Path(path)
+
+
+def list_images(folder: str | os.PathLike) -> list[Path]:
+    """Image files directly in ``folder`` (by suffix, case-insensitive), sorted by name."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ImageReadError(f"image folder {folder} does not exist or is not a folder")
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)

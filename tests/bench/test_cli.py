@@ -1,0 +1,124 @@
+"""The ``colorbench`` command: help for every subcommand, weights listing, one-line errors."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench.cli import COMMAND_ORDER, build_parser, main
+
+SUBCOMMANDS = ("demo", "pairs", "materialize", "baseline", "score", "leaderboard", "colorize", "train", "weights")
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    """The installed console script, as a user runs it."""
+    script = Path(sys.executable).with_name("colorbench")
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "bench.cli"]
+    return subprocess.run(command + list(args), capture_output=True, text=True, timeout=300)
+
+
+def test_every_subcommand_is_registered_in_loop_order():
+    parser = build_parser()
+    (subparsers,) = [a for a in parser._actions if a.dest == "command"]
+    assert tuple(subparsers.choices) == SUBCOMMANDS == COMMAND_ORDER
+
+
+def test_top_level_help_lists_every_subcommand():
+    result = run_cli("--help")
+    assert result.returncode == 0
+    for name in SUBCOMMANDS:
+        assert f"    {name}" in result.stdout
+
+
+@pytest.mark.parametrize("name", SUBCOMMANDS)
+def test_subcommand_help_describes_it(name, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main([name, "--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"usage: colorbench {name}")
+    assert len(out.splitlines()) > 5
+
+
+@pytest.mark.parametrize("name", ["pairs", "score", "baseline", "train", "colorize"])
+def test_networked_subcommands_take_device_and_seed(name, capsys):
+    with pytest.raises(SystemExit):
+        main([name, "--help"])
+    out = capsys.readouterr().out
+    assert "--device" in out and "--seed" in out
+
+
+@pytest.mark.parametrize("argv", [
+    ["pairs", "image-level", "--images", "x", "--out", "s.parquet"],
+    ["materialize", "--split", "s.parquet", "--out", "d"],
+    ["baseline", "gray", "--split", "s.parquet", "--out", "d"],
+    ["score", "--split", "s.parquet", "--pred", "p", "--out", "o"],
+    ["leaderboard", "a.json", "--out", "t.md"],
+    ["colorize", "--model", "msa", "--split", "s", "--checkpoint", "c", "--out", "o"],
+    ["train", "--model", "spcolor", "--split", "s", "--out", "o"],
+])
+def test_pending_subcommands_say_so_plainly(argv, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "not implemented yet" in err and f"colorbench {argv[0]}" in err
+
+
+def test_weights_list_shows_every_network(random_weights):
+    random_weights("alexnet")
+    result = run_cli("weights", "list")
+    assert result.returncode == 0
+    lines = result.stdout.splitlines()
+    assert any("alexnet-owt-7be5be79.pth" in line and "present" in line for line in lines)
+    assert any("vgg19-dcbb9e9d.pth" in line and "MISSING" in line for line in lines)
+    assert "weights-inception-2015-12-05-6726825d.pth" in result.stdout
+
+
+def test_weights_list_json_and_check(random_weights):
+    random_weights("alexnet")
+    rows = json.loads(run_cli("weights", "list", "--json").stdout)
+    assert {row["name"] for row in rows} >= {"alexnet", "vgg16", "vgg19", "vgg19_bn", "resnet101", "inception_fid"}
+    check = run_cli("weights", "check", "alexnet", "lpips_alex_linear")
+    assert check.returncode == 1  # the random stand-in does not match the official checksum
+    assert "mismatch" in check.stdout and "ok" in check.stdout
+
+
+def test_weights_fetch_offline_is_one_line_error():
+    result = run_cli("weights", "fetch", "vgg19")
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert "vgg19-dcbb9e9d.pth" in result.stderr and "download.pytorch.org" in result.stderr
+
+
+def test_unknown_network_is_one_line_error():
+    result = run_cli("weights", "check", "vgg99")
+    assert result.returncode == 2 and "unknown network 'vgg99'" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_corrupt_image_is_one_line_error_naming_it(tmp_path):
+    images = tmp_path / "images"
+    images.mkdir()
+    (images / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 this is not really a jpeg")
+    annotations = tmp_path / "instances.json"
+    annotations.write_text(json.dumps({
+        "images": [{"id": 1, "file_name": "broken.jpg", "width": 4, "height": 4}],
+        "annotations": [], "categories": [{"id": 1, "name": "person"}]}))
+    result = run_cli("demo", "--images", str(images), "--annotations", str(annotations), "--out", str(tmp_path / "o"))
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    error_lines = [line for line in result.stderr.splitlines() if "error" in line]
+    assert len(error_lines) == 1 and str(images / "broken.jpg") in error_lines[0]
+    assert not (tmp_path / "o" / "demo_set.json").exists()
+
+
+def test_corrupt_annotation_file_is_one_line_error(tmp_path):
+    (tmp_path / "bad.json").write_text("{not json")
+    result = run_cli("demo", "--images", str(tmp_path), "--annotations", str(tmp_path / "bad.json"), "--out", str(tmp_path / "o"))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "bad.json" in result.stderr and "not valid JSON" in result.stderr
+
+
+def test_unknown_option_fails_with_usage():
+    result = run_cli("score", "--split", "s", "--pred", "p", "--out", "o", "--no-such-flag")
+    assert result.returncode == 2 and "unrecognized arguments" in result.stderr
