@@ -89,7 +89,7 @@ def _overview_figure(panels, path: Path) -> Path:
     cols = 4
     rows = -(-len(panels) // cols)
     fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 3.4 * rows))
-    colours = plt.get_cmap("tab10")
+    colours = plt.get_cmap("Set1")
     for ax in np.ravel(axes):
         ax.axis("off")
     for ax, (name, rgb, masks) in zip(np.ravel(axes), panels):
@@ -97,9 +97,11 @@ def _overview_figure(panels, path: Path) -> Path:
         labels = []
         for i, (category, mask, coverage) in enumerate(masks):
             tint = np.array(colours(i % 10)[:3], dtype=np.float32)
-            shown[mask] = 0.5 * shown[mask] + 0.5 * tint
+            shown[mask] = 0.55 * shown[mask] + 0.45 * tint
             labels.append(f"{category} {coverage:.0%}")
         ax.imshow(shown)
+        for i, (_, mask, _) in enumerate(masks):
+            ax.contour(mask, levels=[0.5], colors=[colours(i % 10)], linewidths=1.2)
         ax.set_title(f"{name}\n" + (", ".join(labels) or "no objects"), fontsize=8)
     fig.tight_layout()
     with atomic_path(path) as tmp:
