@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from bench.cli_common import add_command, not_implemented
+from bench.cli_common import add_command, add_device_option, add_seed_option, not_implemented
 from bench.core.errors import ColorbenchError
 
 _LEADERBOARD = """\
@@ -15,9 +15,10 @@ metric settings are flagged, never silently mixed.
 """
 
 _DEMO = """\
-Run the benchmark loop on the photographs bundled with colorbench, offline: check the bundled
-set and its object masks, then build the splits, run the baselines, score them and print the
-leaderboard as those steps land. Writes its files under --out.
+Run the benchmark loop on the photographs bundled with colorbench, offline: check the set and
+its object masks, build an image-level and an object-level split (one reference per target) and
+write their files; the baselines, scores and leaderboard join this loop as they land.
+Writes everything under --out.
 """
 
 
@@ -36,6 +37,8 @@ def register_demo(subparsers) -> None:
     parser.add_argument("--out", default="demo-out", metavar="DIR", help="output folder (default: demo-out)")
     parser.add_argument("--images", metavar="DIR", help="run on this folder instead of the bundled photographs")
     parser.add_argument("--annotations", metavar="COCO.json", help="the COCO instances file for --images")
+    add_device_option(parser)
+    add_seed_option(parser)
     parser.set_defaults(func=_run_demo)
 
 
@@ -44,5 +47,5 @@ def _run_demo(args: argparse.Namespace) -> int:
 
     if bool(args.images) != bool(args.annotations):
         raise ColorbenchError("--images and --annotations go together (or leave both out for the bundled set)")
-    print(format_report(run_demo(args.out, images_dir=args.images, annotations=args.annotations)))
+    print(format_report(run_demo(args.out, images_dir=args.images, annotations=args.annotations, device=args.device, seed=args.seed)))
     return 0

@@ -1,9 +1,15 @@
 """``colorbench demo``: the benchmark loop on the bundled demo set.
 
-What runs today: the bundled set is decoded and checked (every image, every mask), each object's
-coverage is measured from its decoded mask, the pretrained networks are looked up, and an
-overview figure of the masks is written. The split, baseline, scoring and leaderboard steps join
-this loop as they land; until then the demo says which steps are still to come.
+What runs today:
+
+1. the set is decoded and checked (every image, every mask), each object's coverage is measured
+   from its decoded mask, and an overview figure of the masks is written;
+2. an image-level split (VGG19 ranking, or the weight-free histogram descriptor when the VGG19
+   weights are missing: the demo says so, and the sidecar records which) and an object-level
+   split are built with the evaluation protocol (one reference per target), and materialized.
+
+The baseline, scoring and leaderboard steps join this loop as they land; until then the demo says
+which steps are still to come.
 """
 
 from __future__ import annotations
@@ -24,8 +30,7 @@ from bench.demo_data import demo_annotations_path, demo_images_dir
 #: Objects above this share of the image qualify for object-level splits (the MSA protocol).
 OBJECT_MIN_AREA = 0.30
 
-PENDING_STEPS = ("build the image- and object-level splits", "run the baselines", "score them",
-                 "print the leaderboard and write its figures")
+PENDING_STEPS = ("run the baselines", "score them", "print the leaderboard and write its figures")
 
 
 @dataclass
@@ -43,13 +48,17 @@ class DemoReport:
     objects: list[DemoObject] = field(default_factory=list)
     weights_missing: list[str] = field(default_factory=list)
     figure: str = ""
+    splits: dict = field(default_factory=dict)  # level -> {path, split_id, pairs, features, ...} or {skipped}
+    notes: list[str] = field(default_factory=list)
     pending_steps: tuple[str, ...] = PENDING_STEPS
 
 
 def run_demo(out_dir: str | os.PathLike = "demo-out", images_dir: str | os.PathLike | None = None,
-             annotations: str | os.PathLike | None = None, progress: bool = True) -> DemoReport:
-    """Check and summarise a COCO-format photo set (default: the bundled demo set); write
-    ``overview.png`` and ``demo_set.json`` under ``out_dir``."""
+             annotations: str | os.PathLike | None = None, device: str = "auto", seed: int = 0,
+             progress: bool = True) -> DemoReport:
+    """The loop on a COCO-format photo set (default: the bundled demo set); everything is written
+    under ``out_dir``: ``overview.png``, ``splits/``, ``image-level/`` and ``object-level/`` (the
+    materialized splits) and ``demo_set.json`` (this report)."""
     from tqdm.auto import tqdm
 
     out = Path(out_dir)
@@ -76,8 +85,38 @@ def run_demo(out_dir: str | os.PathLike = "demo-out", images_dir: str | os.PathL
     report.weights_missing = [name for name in W.WEIGHTS if not W.is_present(name)]
     out.mkdir(parents=True, exist_ok=True)
     report.figure = str(_overview_figure(panels, out / "overview.png"))
+    _build_splits(report, out, images_dir, annotations or demo_annotations_path(), device, seed, progress)
     write_json(out / "demo_set.json", asdict(report))
     return report
+
+
+def _build_splits(report: DemoReport, out: Path, images_dir: Path, annotations, device: str, seed: int,
+                  progress: bool) -> None:
+    from pairing import build_folder, build_object_level, materialize
+
+    features = "vgg19" if W.is_present("vgg19") else "histogram"
+    if features == "histogram":
+        report.notes.append("VGG19 weights are missing, so the image-level split ranks references with the "
+                            "weight-free histogram descriptor (recorded in its sidecar; never mixed with VGG19 splits)")
+    builds = {
+        "image": lambda: build_folder(images_dir, annotations=annotations, features=features, top_k=1, synthetic=0,
+                                      seed=seed, device=device, progress=progress),
+        "object": lambda: build_object_level(images_dir, annotations, refs=1, synthetic=0, seed=seed,
+                                             progress=progress),
+    }
+    for level, build in builds.items():
+        try:
+            split = build()
+        except ColorbenchError as exc:
+            if "would be empty" not in str(exc):
+                raise
+            report.splits[level] = {"skipped": str(exc)}
+            continue
+        path = split.save(out / "splits" / f"demo-{level}.parquet")
+        materialize(split, out / f"{level}-level", progress=progress)
+        report.splits[level] = {"path": str(path), "split_id": split.split_id, "pairs": len(split.table),
+                                "features": (split.meta["features"] or {}).get("name"),
+                                "materialized": str(out / f"{level}-level")}
 
 
 def _overview_figure(panels, path: Path) -> Path:
@@ -114,13 +153,21 @@ def format_report(report: DemoReport) -> str:
     """The demo's summary as text for the terminal."""
     lines = [f"demo set: {len(report.images)} images, {len(report.objects)} annotated objects"]
     for obj in report.objects:
-        mark = "object-level target" if obj.qualifies else f"below {OBJECT_MIN_AREA:.0%}"
+        mark = f"above {OBJECT_MIN_AREA:.0%}: qualifies for object level" if obj.qualifies else f"below {OBJECT_MIN_AREA:.0%}"
         lines.append(f"  {obj.image:<22} {obj.category:<12} covers {obj.coverage:6.1%}  ({mark})")
     if report.weights_missing:
         lines.append(f"pretrained weights missing ({len(report.weights_missing)}): {', '.join(report.weights_missing)}"
                      " -- the steps that need them will be skipped, never filled in; see 'colorbench weights list'")
     else:
         lines.append("pretrained weights: all present")
+    for level, info in report.splits.items():
+        if "skipped" in info:
+            lines.append(f"{level}-level split skipped: {info['skipped']}")
+        else:
+            ranking = f", ranked by {info['features']}" if info["features"] else ""
+            lines.append(f"{level}-level split {info['split_id']}: {info['pairs']} pairs{ranking} -> {info['path']}, "
+                         f"files in {info['materialized']}")
+    lines += [f"note: {note}" for note in report.notes]
     lines.append(f"wrote {report.figure} and {Path(report.out_dir) / 'demo_set.json'}")
     lines.append("still to come in this loop: " + "; ".join(report.pending_steps))
     return "\n".join(lines)

@@ -2,54 +2,125 @@
 
 from __future__ import annotations
 
-from bench.cli_common import add_command, add_device_option, add_seed_option, not_implemented
+import argparse
+
+from bench.cli_common import add_command, add_device_option, add_seed_option
+from bench.core.errors import ColorbenchError
 
 _PAIRS = """\
-Build a standard target/reference split: a Parquet table plus a JSON sidecar.
+Build a standard target/reference split: a Parquet table plus a JSON sidecar (SPLIT.json).
 
 builders:
-  image-level   targets = --images (or a seeded --num-targets subset); for each, the --top-k
-                references nearest in VGG19 feature space (gray images; the target and its
-                near-duplicates excluded) plus --synthetic thin-plate-spline references
-  object-level  per COCO category, non-crowd objects whose decoded mask covers more than
-                --min-area of the image; --refs same-category objects from other images plus
-                --synthetic TPS references (mask warped alike)
-  imagenet10k   the ctest10k list (--list), references retrieved within the same class
-                (--ranking vgg19 | he2018)
+  image-level   targets = --images (or a seeded --num-targets subset; --annotations to take
+                the images of a COCO file); for each, the --top-k (3) references nearest in
+                VGG19 feature space (gray images, layer relu5_4 averaged over space; the target,
+                byte-identical copies and near-duplicates excluded) from --pool-images (default:
+                the same images), plus --synthetic (2) thin-plate-spline references
+  object-level  per COCO category, non-crowd objects whose DECODED mask covers more than
+                --min-area (0.30) of the image; --refs (3) same-category objects from other
+                images plus --synthetic (2) TPS references (mask warped alike)
+  imagenet10k   the ctest10k list (--list), references retrieved within the same class from
+                --pool-images (class folders), --ranking vgg19 (default) or he2018
   folder        any folder of images (optional COCO --annotations), image level among its own
 
-The same inputs and --seed give the same table and split_id on any machine.
+filters (on by default, each drop counted in the sidecar's report): grayscale images, images
+whose short side is under --min-size (256) px, near-monochrome images (one gray value on more
+than 80% of the pixels). --no-filters keeps them.
+
+--top-k 1 --synthetic 0 gives one pair per target (the usual test protocol).
+The same inputs and --seed give the same table and split_id on any machine. Options that do not
+apply to the chosen builder are refused.
 """
 
 _MATERIALIZE = """\
 Write what any method needs to run on a split:
-  targets/<pair_id>.png, references/<pair_id>.png (synthetic ones rendered), gt/<pair_id>.png,
-  masks/<pair_id>_target.png and masks/<pair_id>_reference.png at object level, and pairs.csv.
+  targets/<pair_id>.png     the gray target (CIELAB lightness as neutral gray)
+  references/<pair_id>.png  the reference (synthetic ones rendered from their seed)
+  gt/<pair_id>.png          the colour ground truth
+  masks/<pair_id>_target.png, masks/<pair_id>_reference.png   at object level (0/255)
+  pairs.csv                 one row per pair with the paths above
+Images are checked against the SHA-256 recorded in the split.
 """
+
+# CLI flag dest -> builder keyword (dests not listed map to themselves).
+_RENAMED = {"list": "list_file"}
+_NOT_BUILDER_OPTIONS = {"builder", "out", "func", "command", "min_size", "no_filters"}
 
 
 def register_pairs(subparsers) -> None:
     parser = add_command(subparsers, "pairs", "build a target/reference split", _PAIRS)
     parser.add_argument("builder", choices=("image-level", "object-level", "imagenet10k", "folder"), help="split builder")
     parser.add_argument("--images", required=True, metavar="DIR", help="folder of the target images")
-    parser.add_argument("--annotations", metavar="COCO.json", help="COCO instances file (object-level; optional for folder)")
+    parser.add_argument("--annotations", metavar="COCO.json", help="COCO instances file (object-level; optional for others)")
     parser.add_argument("--pool-images", metavar="DIR", help="reference pool folder (default: --images)")
     parser.add_argument("--list", metavar="FILE", help="imagenet10k: the ctest10k list ('/<wnid>/<file> <label>' lines)")
     parser.add_argument("--out", required=True, metavar="SPLIT.parquet", help="where to write the split")
     parser.add_argument("--num-targets", type=int, help="seeded subset of targets (default: all)")
-    parser.add_argument("--top-k", type=int, default=3, help="retrieved references per target (default: 3)")
-    parser.add_argument("--refs", type=int, default=3, help="object-level: same-category references (default: 3)")
-    parser.add_argument("--synthetic", type=int, default=2, help="TPS synthetic references per target (default: 2)")
-    parser.add_argument("--min-area", type=float, default=0.30, help="object-level: minimum mask coverage (default: 0.30)")
-    parser.add_argument("--features", choices=("vgg19", "histogram"), default="vgg19",
-                        help="ranking features: vgg19 (the papers' protocol) or a weight-free histogram descriptor")
-    parser.add_argument("--layer", help="VGG19 layer used for ranking (default documented in the README)")
-    parser.add_argument("--ranking", choices=("vgg19", "he2018"), default="vgg19", help="imagenet10k retrieval")
+    parser.add_argument("--top-k", type=int, help="retrieved references per target (default: 3)")
+    parser.add_argument("--refs", type=int, help="object-level: same-category references (default: 3)")
+    parser.add_argument("--synthetic", type=int, help="TPS synthetic references per target (default: 2; imagenet10k: 0)")
+    parser.add_argument("--min-area", type=float, help="object-level: minimum mask coverage (default: 0.30)")
+    parser.add_argument("--features", choices=("vgg19", "histogram"),
+                        help="ranking features: vgg19 (default, the papers' protocol) or the weight-free histogram")
+    parser.add_argument("--layer", help="VGG19 layer for ranking (default: relu5_4, averaged over space; fc6 also works)")
+    parser.add_argument("--ranking", choices=("vgg19", "he2018"), help="imagenet10k retrieval (default: vgg19)")
+    parser.add_argument("--near-duplicate", type=float,
+                        help="relative feature distance under which a reference is a near-duplicate (default: 0.05)")
     parser.add_argument("--min-size", type=int, default=256, help="drop images whose short side is smaller (default: 256)")
     parser.add_argument("--no-filters", action="store_true", help="keep grayscale, small and near-monochrome images")
+    parser.add_argument("--skip-unreadable", action="store_true",
+                        help="leave out unreadable or missing images (counted) instead of stopping")
+    parser.add_argument("--batch-size", type=int, help="images per network batch (default: 32)")
+    parser.add_argument("--workers", type=int, help="DataLoader workers decoding images (default: up to 4)")
     add_device_option(parser)
     add_seed_option(parser)
-    parser.set_defaults(func=not_implemented("pairs"))
+    parser.set_defaults(func=run_pairs, device=None)
+
+
+def builder_kwargs(args: argparse.Namespace, builder) -> dict:
+    """The builder's keyword arguments from the parsed flags; a flag that does not apply to the
+    builder is an error rather than silently ignored."""
+    from .collection import FilterSettings
+    from .registry import builder_options
+
+    accepted = builder_options(builder)
+    kwargs = {}
+    for dest, value in vars(args).items():
+        if dest in _NOT_BUILDER_OPTIONS or value is None or value is False:
+            continue
+        name = _RENAMED.get(dest, dest)
+        if name not in accepted:
+            raise ColorbenchError(f"--{dest.replace('_', '-')} does not apply to the {args.builder} builder")
+        kwargs[name] = value
+    if args.no_filters or args.min_size != 256:
+        kwargs["filters"] = FilterSettings(enabled=not args.no_filters, min_size=args.min_size)
+    return kwargs
+
+
+def run_pairs(args: argparse.Namespace) -> int:
+    from .registry import get_builder
+
+    builder = get_builder(args.builder)
+    kwargs = builder_kwargs(args, builder)
+    if not args.out.endswith(".parquet"):
+        raise ColorbenchError(f"--out must end in .parquet; got {args.out}")
+    split = builder(**kwargs)
+    path = split.save(args.out)
+    print(describe_split(split, path))
+    return 0
+
+
+def describe_split(split, path) -> str:
+    """A short text summary of a saved split for the terminal."""
+    meta = split.meta
+    features = meta.get("features") or {}
+    lines = [f"wrote {path} and {path.with_suffix('.json').name}: split_id {meta['split_id']}, "
+             f"{meta['num_pairs']} pairs, {meta['num_targets']} target images ({meta['builder']}, {meta['level']} level)"]
+    if features:
+        lines.append(f"  ranking features: {features['name']}" + (f" ({features['layer']})" if features.get("layer") else ""))
+    for reason, count in meta["report"]["counts"].items():
+        lines.append(f"  {reason}: {count}")
+    return "\n".join(lines)
 
 
 def register_materialize(subparsers) -> None:
@@ -57,5 +128,16 @@ def register_materialize(subparsers) -> None:
                          _MATERIALIZE)
     parser.add_argument("--split", required=True, metavar="SPLIT.parquet", help="the split to write out")
     parser.add_argument("--out", required=True, metavar="DIR", help="output folder")
-    parser.add_argument("--images", metavar="DIR", help="where the split's images are now, if they moved")
-    parser.set_defaults(func=not_implemented("materialize"))
+    parser.add_argument("--images", metavar="DIR", help="where the split's target images are now, if they moved")
+    parser.add_argument("--pool-images", metavar="DIR", help="where the split's reference pool is now, if it moved")
+    parser.add_argument("--resume", action="store_true", help="skip pairs whose files are already written")
+    parser.set_defaults(func=run_materialize)
+
+
+def run_materialize(args: argparse.Namespace) -> int:
+    from .materialize import materialize
+
+    csv_path = materialize(args.split, args.out, images_root=args.images, pool_root=args.pool_images,
+                           resume=args.resume)
+    print(f"wrote {csv_path.parent} ({csv_path.name} lists every pair)")
+    return 0

@@ -13,6 +13,7 @@ import pytest
 
 from bench.core.weights import OFFLINE_ENV
 from bench.testing import write_random_weights
+from tests.helpers import run_colorbench
 
 
 @pytest.fixture(scope="session")
@@ -37,3 +38,19 @@ def random_weights(torch_home):
         return write_random_weights(torch_home, names)
 
     return ensure
+
+
+
+@pytest.fixture
+def cli():
+    """``cli(*args)`` runs the colorbench command in a subprocess and returns the result."""
+    return run_colorbench
+
+
+@pytest.fixture
+def empty_torch_home(monkeypatch, tmp_path):
+    """A TORCH_HOME of this test's own, holding no weights at all (the session one may)."""
+    home = tmp_path / "empty_torch_home"
+    home.mkdir()
+    monkeypatch.setenv("TORCH_HOME", str(home))
+    return home

@@ -32,10 +32,12 @@ def test_ci_runs_the_readme_test_command():
     assert 'bash -c "$TEST_COMMAND"' in ci
 
 
-def test_api_tour_runs(random_weights):
+def test_api_tour_runs(random_weights, tmp_path, monkeypatch):
     random_weights("vgg19")
+    monkeypatch.chdir(tmp_path)
     namespace: dict = {}
     exec(_block_after("## The Python API", "python"), namespace)
     assert namespace["gray"].shape == namespace["rgb"].shape
     assert namespace["l_net"].shape[1] == 1 and namespace["ab_net"].shape[1] == 2
     assert namespace["path"].name == "vgg19-dcbb9e9d.pth"
+    assert (tmp_path / "demo-split.json").is_file() and (tmp_path / "demo-files" / "pairs.csv").is_file()

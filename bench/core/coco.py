@@ -18,7 +18,7 @@ from pycocotools.coco import COCO
 
 from .errors import ColorbenchError
 
-__all__ = ["load_coco", "decode_mask", "encode_mask"]
+__all__ = ["load_coco", "decode_mask", "encode_mask", "decode_rle"]
 
 _REQUIRED_KEYS = ("images", "annotations", "categories")
 
@@ -47,6 +47,14 @@ def load_coco(path: str | os.PathLike) -> COCO:
 def decode_mask(coco: COCO, annotation: dict) -> np.ndarray:
     """The annotation's mask as an ``(H, W)`` bool array (polygons, RLE or uncompressed RLE)."""
     return coco.annToMask(annotation).astype(bool)
+
+
+def decode_rle(rle: dict | str) -> np.ndarray:
+    """A mask from :func:`encode_mask`'s output (or its JSON text) as an ``(H, W)`` bool array."""
+    if isinstance(rle, str):
+        rle = json.loads(rle)
+    counts = rle["counts"].encode("ascii") if isinstance(rle["counts"], str) else rle["counts"]
+    return mask_utils.decode({"size": list(rle["size"]), "counts": counts}).astype(bool)
 
 
 def encode_mask(mask: np.ndarray) -> dict:

@@ -92,18 +92,34 @@ def lab_to_uint8_rgb(lab: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(lab_to_rgb(lab) * 255.0), 0, 255).astype(np.uint8)
 
 
+#: sRGB -> linear RGB for each uint8 level (the sRGB transfer curve, as skimage's rgb2xyz).
+_LINEAR_LUT = np.where(np.arange(256) / 255.0 > 0.04045, ((np.arange(256) / 255.0 + 0.055) / 1.055) ** 2.4,
+                       np.arange(256) / 255.0 / 12.92)
+#: The Y row of skimage's sRGB -> XYZ matrix: relative luminance from linear RGB.
+_LUMINANCE_WEIGHTS = np.array([0.212671, 0.715160, 0.072169])
+
+
 def rgb_to_gray(image: np.ndarray) -> np.ndarray:
     """The grayscale version of an RGB image that every colorization method receives.
 
     It keeps the image's CIELAB lightness L and drops all colour: each pixel becomes the
-    neutral sRGB gray of the same L (relative luminance ``Y = f^-1((L + 16) / 116)``, then the
-    sRGB transfer curve), returned as uint8 ``(H, W, 3)`` with three equal channels. Rendering
-    ``(L, 0, 0)`` through Lab -> sRGB instead would leave the channels a level apart, because
-    skimage's D65 white and its sRGB matrix disagree in the fifth digit.
+    neutral sRGB gray of the same L, returned as uint8 ``(H, W, 3)`` with three equal channels.
+    L depends on the relative luminance Y alone (``L = 116 f(Y) - 16``), so the neutral gray of
+    the same L is simply Y through the sRGB transfer curve; computing it that way (a lookup table
+    and one weighted sum) is ~20x faster than a full Lab round trip and agrees with it to
+    within float rounding. Rendering ``(L, 0, 0)`` through Lab -> sRGB instead would leave the
+    channels a level apart, because skimage's D65 white and its sRGB matrix disagree in the
+    fifth digit.
     """
-    lightness = rgb_to_lab(image)[..., 0]
-    t = (lightness + 16.0) / 116.0
-    luminance = np.where(t > 0.2068966, t**3, (t - 16.0 / 116.0) / 7.787)  # skimage's lab2xyz
+    image = np.asarray(image)
+    if image.ndim < 3 or image.shape[-1] != 3:
+        raise ValueError(f"numpy images must have shape (..., H, W, 3); got {image.shape}")
+    if image.dtype == np.uint8:
+        linear = _LINEAR_LUT[image]
+    else:
+        rgb = _check_numpy_rgb(image)
+        linear = np.where(rgb > 0.04045, ((rgb + 0.055) / 1.055) ** 2.4, rgb / 12.92)
+    luminance = linear @ _LUMINANCE_WEIGHTS
     srgb = np.where(luminance > 0.0031308, 1.055 * np.power(np.maximum(luminance, 0), 1 / 2.4) - 0.055,
                     12.92 * luminance)  # skimage's xyz2rgb transfer curve
     gray = np.clip(np.rint(srgb * 255.0), 0, 255).astype(np.uint8)

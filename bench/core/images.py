@@ -12,6 +12,7 @@ Policy for the odd cases (documented in the README):
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from .atomic import atomic_path
 from .errors import ImageReadError
 
-__all__ = ["read_rgb", "write_png", "IMAGE_SUFFIXES", "list_images"]
+__all__ = ["read_rgb", "read_file", "decode_rgb", "write_png", "IMAGE_SUFFIXES", "list_images"]
 
 #: File suffixes treated as images when a folder is scanned.
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif", ".ppm", ".pgm")
@@ -29,7 +30,7 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".g
 _SIXTEEN_BIT_MODES = {"I;16", "I;16B", "I;16L", "I;16N", "I"}
 
 
-def _to_rgb_uint8(im: Image.Image, path: Path) -> np.ndarray:
+def _to_rgb_uint8(im: Image.Image, path) -> np.ndarray:
     if im.mode in _SIXTEEN_BIT_MODES:
         gray16 = np.asarray(im, dtype=np.int64)
         gray8 = np.clip(gray16 >> 8, 0, 255).astype(np.uint8)
@@ -53,22 +54,42 @@ def read_rgb(path: str | os.PathLike) -> np.ndarray:
     Raises:
         ImageReadError: the file is missing or cannot be decoded; the message names it.
     """
+    return decode_rgb(read_file(path), path)
+
+
+def read_file(path: str | os.PathLike) -> bytes:
+    """A file's bytes, or an :class:`ImageReadError` naming it."""
     path = Path(path)
     try:
-        with Image.open(path) as im:
-            im.load()
-            im = ImageOps.exif_transpose(im)
-            return _to_rgb_uint8(im, path)
+        return path.read_bytes()
     except FileNotFoundError:
         raise ImageReadError(f"cannot read image {path}: no such file") from None
     except IsADirectoryError:
         raise ImageReadError(f"cannot read image {path}: it is a folder, not an image file") from None
+    except OSError as exc:
+        raise ImageReadError(f"cannot read image {path}: {exc.strerror or exc}") from None
+
+
+def decode_rgb(data: bytes, name: str | os.PathLike = "<bytes>") -> np.ndarray:
+    """Decode encoded image bytes (``name`` is used in errors) into ``(H, W, 3)`` uint8 RGB."""
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            im.load()
+            im = ImageOps.exif_transpose(im)
+            return _to_rgb_uint8(im, name)
     except UnidentifiedImageError:
-        raise ImageReadError(f"cannot decode image {path}: not a recognised image format; re-export it as PNG or JPEG") from None
+        raise ImageReadError(f"cannot decode image {name}: not a recognised image format; re-export it as PNG or JPEG") from None
+    except ImageReadError:
+        raise
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
         # Pillow raises OSError for truncated or corrupt data, SyntaxError for some broken headers.
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ImageReadError(f"cannot decode image {path}: {reason}; re-export it as PNG or JPEG") from None
+        raise ImageReadError(f"cannot decode image {name}: {reason}; re-export it as PNG or JPEG") from None
+
+
+#: zlib level of the PNGs the toolkit writes: 1 is ~2.5x faster than Pillow's default 6 for
+#: ~10% larger files (PNG is lossless at every level).
+PNG_COMPRESS_LEVEL = 1
 
 
 def write_png(path: str | os.PathLike, image: np.ndarray) -> Path:
@@ -77,7 +98,7 @@ def write_png(path: str | os.PathLike, image: np.ndarray) -> Path:
     if image.dtype != np.uint8:
         raise TypeError(f"write_png expects uint8 data; got {image.dtype}")
     with atomic_path(path, suffix=".png") as tmp:
-        Image.fromarray(image).save(tmp, format="PNG")
+        Image.fromarray(image).save(tmp, format="PNG", compress_level=PNG_COMPRESS_LEVEL)
     return Path(path)
 
 

@@ -1,22 +1,16 @@
 """The ``colorbench`` command: help for every subcommand, weights listing, one-line errors."""
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from bench.cli import COMMAND_ORDER, build_parser, main
+from bench.testing import write_random_weights
 
 SUBCOMMANDS = ("demo", "pairs", "materialize", "baseline", "score", "leaderboard", "colorize", "train", "weights")
 
 
-def run_cli(*args: str) -> subprocess.CompletedProcess:
-    """The installed console script, as a user runs it."""
-    script = Path(sys.executable).with_name("colorbench")
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "bench.cli"]
-    return subprocess.run(command + list(args), capture_output=True, text=True, timeout=300)
+from tests.helpers import run_colorbench as run_cli
 
 
 def test_every_subcommand_is_registered_in_loop_order():
@@ -51,8 +45,6 @@ def test_networked_subcommands_take_device_and_seed(name, capsys):
 
 
 @pytest.mark.parametrize("argv", [
-    ["pairs", "image-level", "--images", "x", "--out", "s.parquet"],
-    ["materialize", "--split", "s.parquet", "--out", "d"],
     ["baseline", "gray", "--split", "s.parquet", "--out", "d"],
     ["score", "--split", "s.parquet", "--pred", "p", "--out", "o"],
     ["leaderboard", "a.json", "--out", "t.md"],
@@ -65,8 +57,8 @@ def test_pending_subcommands_say_so_plainly(argv, capsys):
     assert err.count("\n") == 1 and "not implemented yet" in err and f"colorbench {argv[0]}" in err
 
 
-def test_weights_list_shows_every_network(random_weights):
-    random_weights("alexnet")
+def test_weights_list_shows_every_network(empty_torch_home):
+    write_random_weights(empty_torch_home, ["alexnet"])
     result = run_cli("weights", "list")
     assert result.returncode == 0
     lines = result.stdout.splitlines()
@@ -84,7 +76,7 @@ def test_weights_list_json_and_check(random_weights):
     assert "mismatch" in check.stdout and "ok" in check.stdout
 
 
-def test_weights_fetch_offline_is_one_line_error():
+def test_weights_fetch_offline_is_one_line_error(empty_torch_home):
     result = run_cli("weights", "fetch", "vgg19")
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr

@@ -94,6 +94,18 @@ def test_spcolor_scaling_values():
     assert l_net.item() == 0.0 and ab_net.flatten().tolist() == [20.0, -30.0]
 
 
+def test_gray_equals_the_neutral_gray_of_the_lab_lightness():
+    """The fast path (luminance through the sRGB curve) equals the definition via CIELAB L."""
+    rgb = np.random.default_rng(6).integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    lightness = skimage.color.rgb2lab(rgb)[..., 0]
+    t = (lightness + 16.0) / 116.0
+    y = np.where(t > 0.2068966, t**3, (t - 16.0 / 116.0) / 7.787)
+    srgb = np.where(y > 0.0031308, 1.055 * np.power(y, 1 / 2.4) - 0.055, 12.92 * y)
+    expected = np.clip(np.rint(srgb * 255), 0, 255).astype(np.uint8)
+    np.testing.assert_array_equal(rgb_to_gray(rgb)[..., 0], expected)
+    np.testing.assert_array_equal(rgb_to_gray(rgb / 255.0), rgb_to_gray(rgb))
+
+
 def test_bad_shapes_and_types_are_rejected():
     with pytest.raises(ValueError, match="shape"):
         rgb_to_lab(np.zeros((4, 4)))

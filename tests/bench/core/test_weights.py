@@ -76,7 +76,10 @@ def test_verify_reports_mismatch_for_random_stand_ins(random_weights):
     random_weights("alexnet")
     status, _ = W.verify_weights("alexnet")
     assert status == "mismatch"
-    assert W.verify_weights("resnet101")[0] in {"missing", "mismatch"}
+
+
+def test_verify_reports_missing(empty_torch_home):
+    assert W.verify_weights("resnet101") == ("missing", str(empty_torch_home / "hub" / "checkpoints" / "resnet101-63fe2227.pth"))
 
 
 def test_offline_switch(monkeypatch):

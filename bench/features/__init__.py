@@ -1,0 +1,1 @@
+"""Feature extractors shared by pairing, metrics and models: named layers of pretrained nets."""

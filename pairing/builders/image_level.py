@@ -1,0 +1,133 @@
+"""Image-level splits (MSA protocol): VGG19-ranked references plus TPS synthetic ones.
+
+For each target: the ``top_k`` pool images nearest in L2 between ranking descriptors of the
+gray images (the target itself, byte-identical copies and near-duplicates excluded, see
+:data:`pairing.knn.NEAR_DUPLICATE`), then ``synthetic`` references rendered from the target.
+``--top-k 1 --synthetic 0`` is the usual one-pair-per-target test protocol.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+
+from bench.core.errors import ColorbenchError
+
+from ..collection import Collection, FilterSettings, coco_collection, folder_collection
+from ..features import FeatureSettings, describe
+from ..knn import NEAR_DUPLICATE, knn, relative_distance
+from ..split import Split, finish_split, new_meta
+from ..synthetic import DEFAULT_RECIPE, SyntheticRecipe, derive_tps_seed
+from .common import Report, kept_entries, seeded_subset
+
+__all__ = ["build_image_level", "build_folder"]
+
+
+def _dominant_categories(collection: Collection) -> dict[int, int]:
+    """COCO image id -> category of its largest non-crowd object (by annotated area)."""
+    if collection.coco is None:
+        return {}
+    best: dict[int, tuple[float, int]] = {}
+    for ann in collection.coco.dataset["annotations"]:
+        if ann.get("iscrowd", 0):
+            continue
+        area = float(ann.get("area", 0.0))
+        if ann["image_id"] not in best or area > best[ann["image_id"]][0]:
+            best[ann["image_id"]] = (area, int(ann["category_id"]))
+    return {image_id: category for image_id, (_, category) in best.items()}
+
+
+def build_image_level(images: str | os.PathLike, annotations: str | os.PathLike | None = None,
+                      pool_images: str | os.PathLike | None = None, num_targets: int | None = None,
+                      top_k: int = 3, synthetic: int = 2, features: str = "vgg19", layer: str | None = None,
+                      filters: FilterSettings = FilterSettings(), near_duplicate: float = NEAR_DUPLICATE,
+                      recipe: SyntheticRecipe = DEFAULT_RECIPE, seed: int = 0, device: str = "auto",
+                      batch_size: int = 32, workers: int | None = None, skip_unreadable: bool = False,
+                      progress: bool = True, builder: str = "image-level") -> Split:
+    """Build an image-level split; see the module docstring. Returns the :class:`Split`."""
+    if top_k < 0 or synthetic < 0 or top_k + synthetic == 0:
+        raise ColorbenchError("--top-k and --synthetic must be >= 0 and not both 0")
+    settings = FeatureSettings(features if top_k else None, **({"layer": layer} if layer else {}))
+    targets = coco_collection(annotations, images) if annotations else folder_collection(images)
+    pool = folder_collection(pool_images) if pool_images else targets
+    same_pool = pool is targets
+    report = Report()
+
+    target_desc = describe(targets, settings, device, batch_size, workers, progress)
+    pool_desc = target_desc if same_pool else describe(pool, settings, device, batch_size, workers, progress)
+    kept_targets = kept_entries(targets, target_desc, filters, report, "target", skip_unreadable)
+    kept_pool = kept_targets if same_pool else kept_entries(pool, pool_desc, filters, report, "pool", skip_unreadable)
+    chosen = seeded_subset(kept_targets, num_targets, seed, "target images")
+    if not chosen:
+        raise ColorbenchError(f"no target image in {images} passes the filters ({report.summary()}); "
+                              "see --min-size or --no-filters")
+
+    neighbours = distances = None
+    if top_k:
+        available = len(kept_pool) - (1 if same_pool else 0)
+        if top_k > available:
+            raise ColorbenchError(f"--top-k {top_k} but the reference pool has only {available} usable image(s) "
+                                  f"besides each target; lower --top-k or add images to the pool")
+        neighbours, distances = _rank(target_desc, pool_desc, chosen, kept_pool, top_k, near_duplicate)
+
+    categories = _dominant_categories(targets)
+    rows = []
+    for q, t in enumerate(chosen):
+        entry = targets.entries[t]
+        base = {"level": "image", "target_id": entry.image_id, "target_path": entry.path,
+                "target_width": int(target_desc.width[t]), "target_height": int(target_desc.height[t]),
+                "target_sha256": target_desc.sha256[t],
+                "category_id": categories.get(entry.coco_id), "label": entry.label}
+        if top_k and (neighbours[q] < 0).any():
+            report.add("targets skipped: fewer references than --top-k after excluding near-duplicates",
+                       entry.image_id)
+            continue
+        for rank in range(1, top_k + 1):
+            p = kept_pool[neighbours[q, rank - 1]]
+            ref = pool.entries[p]
+            rows.append({**base, "pair_id": f"{entry.image_id}-r{rank}", "reference_id": ref.image_id,
+                         "reference_path": ref.path, "reference_sha256": pool_desc.sha256[p], "reference_kind": "retrieved", "rank": rank,
+                         "distance": float(distances[q, rank - 1])})
+        for n in range(1, synthetic + 1):
+            rows.append({**base, "pair_id": f"{entry.image_id}-s{n}", "reference_id": entry.image_id,
+                         "reference_path": "", "reference_sha256": target_desc.sha256[t],
+                         "reference_kind": "synthetic", "rank": n, "distance": float("nan"),
+                         "tps_seed": derive_tps_seed(seed, entry.image_id, n)})
+    if not rows:
+        raise ColorbenchError(f"the split would be empty ({report.summary()})")
+    report.add("targets", n=len({row["target_id"] for row in rows}))
+    params = {"num_targets": num_targets, "top_k": top_k, "synthetic": synthetic,
+              "filters": asdict(filters), "near_duplicate": near_duplicate, "recipe": recipe.record(),
+              "seed": seed, "same_pool": same_pool}
+    meta = new_meta(builder, "image", params, {"images": targets.root, "pool": pool.root}, report.as_dict(),
+                    features=settings.record(), annotations_sha256=targets.annotations_sha256)
+    return finish_split(rows, meta)
+
+
+def _rank(target_desc, pool_desc, chosen, kept_pool, top_k, near_duplicate):
+    queries = target_desc.features[chosen]
+    pool_features = pool_desc.features[kept_pool]
+    target_ids = [target_desc.entries[t].image_id for t in chosen]
+    target_sha = [target_desc.sha256[t] for t in chosen]
+    pool_ids = [pool_desc.entries[p].image_id for p in kept_pool]
+    pool_sha = [pool_desc.sha256[p] for p in kept_pool]
+
+    def excluded(q, candidates, dist):
+        same = np.array([pool_ids[c] == target_ids[q] or pool_sha[c] == target_sha[q] for c in candidates])
+        near = relative_distance(queries[q], pool_features[candidates], dist) < near_duplicate
+        return same | near
+
+    return knn(queries, pool_features, top_k, excluded)
+
+
+
+def build_folder(images: str | os.PathLike, annotations: str | os.PathLike | None = None, **options) -> Split:
+    """An image-level split among the images of one folder (optionally described by a COCO
+    file); the same options as :func:`build_image_level` except ``pool_images``."""
+    if options.get("pool_images"):
+        raise ColorbenchError("the folder builder pairs a folder's images among themselves; use image-level "
+                              "for a separate --pool-images")
+    return build_image_level(Path(images), annotations=annotations, builder="folder", **options)

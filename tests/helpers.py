@@ -1,0 +1,65 @@
+"""Helpers shared by the tests: running the CLI, checking one-line errors, making images."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from pycocotools import mask as mask_utils
+
+WIDTH, HEIGHT = 400, 256  # 102,400 pixels: 29% = 116 x 256 columns, 31% = 124 x 256
+
+
+def colour_image(seed: int, width: int = WIDTH, height: int = HEIGHT) -> np.ndarray:
+    """A colourful, varied photo stand-in: smooth colour fields plus a few discs."""
+    rng = np.random.default_rng(seed)
+    low = rng.uniform(0, 255, (4, 6, 3))
+    image = np.asarray(Image.fromarray(low.astype(np.uint8)).resize((width, height), Image.BICUBIC), dtype=np.float64)
+    yy, xx = np.mgrid[0:height, 0:width]
+    for _ in range(4):
+        cy, cx, r = rng.uniform(0, height), rng.uniform(0, width), rng.uniform(20, 80)
+        image[(yy - cy) ** 2 + (xx - cx) ** 2 < r * r] = rng.uniform(0, 255, 3)
+    image += rng.normal(0, 6, image.shape)
+    return np.clip(image, 0, 255).astype(np.uint8)
+
+
+def columns_mask(first: int, count: int, width: int = WIDTH, height: int = HEIGHT) -> np.ndarray:
+    mask = np.zeros((height, width), bool)
+    mask[:, first:first + count] = True
+    return mask
+
+
+def rle(mask: np.ndarray) -> dict:
+    encoded = mask_utils.encode(np.asfortranarray(mask.astype(np.uint8)))
+    return {"size": [int(s) for s in encoded["size"]], "counts": encoded["counts"].decode("ascii")}
+
+
+def uncompressed_rle(mask: np.ndarray) -> dict:
+    flat = mask.astype(np.uint8).flatten(order="F")
+    changes = np.flatnonzero(np.diff(np.concatenate([[0], flat, [1 - flat[-1]]])))
+    counts = np.diff(np.concatenate([[0], changes])).tolist()
+    return {"size": list(mask.shape), "counts": counts}
+
+
+def polygon(x0: float, y0: float, x1: float, y1: float) -> list[list[float]]:
+    return [[x0, y0, x1, y0, x1, (y0 + y1) / 2, x1, y1, x0, y1]]
+
+
+def run_colorbench(*args: str) -> subprocess.CompletedProcess:
+    """The installed ``colorbench`` console script, as a user runs it (environment inherited)."""
+    script = Path(sys.executable).with_name("colorbench")
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "bench.cli"]
+    return subprocess.run(command + [str(a) for a in args], capture_output=True, text=True, timeout=600)
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) -> None:
+    """Exit code 2, no traceback, and exactly one error line holding every fragment."""
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if "error:" in line]
+    assert len(errors) == 1, result.stderr
+    for fragment in fragments:
+        assert fragment in errors[0], (fragment, errors[0])

@@ -1,0 +1,154 @@
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bench.core.errors import ColorbenchError, MissingWeightsError
+from pairing import FilterSettings, build_folder, build_image_level
+from pairing.collection import folder_collection
+from pairing.features import FeatureSettings, describe
+
+
+def build(images, **options):
+    options = {"features": "histogram", "workers": 0, "progress": False, **options}
+    return build_image_level(images, **options)
+
+
+def test_top_k_references_never_the_target_itself(tiny_coco):
+    images, annotations, _ = tiny_coco
+    split = build(images, annotations=annotations, top_k=3, synthetic=2)
+    table = split.table
+    per_target = table.groupby("target_id").reference_kind.value_counts().unstack()
+    assert (per_target["retrieved"] == 3).all() and (per_target["synthetic"] == 2).all()
+    retrieved = table[table.reference_kind == "retrieved"]
+    assert (retrieved.reference_id != retrieved.target_id).all()
+    ranks = retrieved.groupby("target_id")["distance"].apply(lambda d: bool(np.all(np.diff(d.to_numpy()) >= 0)))
+    assert ranks.all()
+    assert table.target_id.nunique() == 7  # 10 images, gray / small / mono dropped
+    assert table.category_id.notna().any()  # COCO images get their dominant category
+
+
+def test_ranking_is_exact_l2_on_the_descriptors(tiny_coco):
+    images, _, _ = tiny_coco
+    split = build(images, top_k=2, synthetic=0)
+    folder = folder_collection(images)
+    description = describe(folder, FeatureSettings("histogram"), workers=0, progress=False)
+    index = description.index()
+    kept = [i for i, e in enumerate(folder.entries) if e.image_id not in ("gray", "small", "mono")]
+    for target_id, rows in split.table.groupby("target_id"):
+        t = index[target_id]
+        distances = {folder.entries[p].image_id: float(np.linalg.norm(description.features[t].astype(np.float64)
+                                                                      - description.features[p])) for p in kept if p != t}
+        expected = sorted(distances, key=lambda k: (round(distances[k], 6), k))[:2]
+        assert rows.reference_id.tolist() == expected
+        np.testing.assert_allclose(rows.distance.to_numpy(), [distances[k] for k in expected], rtol=1e-5)
+
+
+def test_byte_identical_copy_and_near_duplicates_are_excluded(tmp_path, tiny_coco):
+    images = tmp_path / "images"
+    shutil.copytree(tiny_coco[0], images)
+    shutil.copy(images / "000000000001.jpg", images / "copy_of_1.jpg")
+    split = build(images, top_k=2, synthetic=0)
+    refs = split.table.set_index("target_id").reference_id
+    assert "copy_of_1" not in refs.loc[["000000000001"]].tolist()
+    assert "000000000001" not in refs.loc[["copy_of_1"]].tolist()
+    loose = build(images, top_k=2, synthetic=0, near_duplicate=0.0)
+    assert "copy_of_1" not in loose.table.set_index("target_id").reference_id.loc[["000000000001"]].tolist()
+
+
+def test_filters_are_counted_and_can_be_turned_off(tiny_coco):
+    images, _, _ = tiny_coco
+    split = build(images, top_k=1, synthetic=0)
+    counts = split.meta["report"]["counts"]
+    assert (counts["target dropped: grayscale"], counts["target dropped: small"],
+            counts["target dropped: near-monochrome"]) == (1, 1, 1)
+    everything = build(images, top_k=1, synthetic=0, filters=FilterSettings(enabled=False))
+    assert everything.table.target_id.nunique() == 10
+    smaller = build(images, top_k=1, synthetic=0, filters=FilterSettings(min_size=100))
+    assert "small" in set(smaller.table.target_id)
+
+
+def test_evaluation_protocol_one_pair_per_target(tiny_coco):
+    split = build(tiny_coco[0], top_k=1, synthetic=0)
+    assert len(split.table) == split.table.target_id.nunique() == 7
+
+
+def test_k_larger_than_pool_is_an_error(tiny_coco):
+    with pytest.raises(ColorbenchError, match="--top-k 7 but the reference pool has only 6"):
+        build(tiny_coco[0], top_k=7)
+
+
+def test_separate_pool_and_seeded_subset(tiny_coco, tmp_path):
+    images, _, _ = tiny_coco
+    pool = tmp_path / "pool"
+    pool.mkdir()
+    for name in ["000000000001.jpg", "000000000002.png", "000000000003.jpg"]:
+        shutil.copy(images / name, pool / name.replace("0000000000", "p"))
+    split = build(images, pool_images=pool, top_k=2, synthetic=1, num_targets=4, seed=1)
+    assert split.table.target_id.nunique() == 4
+    retrieved = split.table[split.table.reference_kind == "retrieved"]
+    assert set(retrieved.reference_id) <= {"p01", "p02", "p03"}
+    # the pool holds byte-identical copies of three targets: never their own reference
+    copies = {"000000000001": "p01", "000000000002": "p02", "000000000003": "p03"}
+    assert set(retrieved.target_id) & set(copies)
+    for row in retrieved.itertuples():
+        assert row.reference_id != copies.get(row.target_id)
+    assert split.meta["params"]["same_pool"] is False and split.meta["roots"]["pool"] == str(pool.resolve())
+    again = build(images, pool_images=pool, top_k=2, synthetic=1, num_targets=4, seed=1)
+    assert again.split_id == split.split_id
+    assert build(images, pool_images=pool, top_k=2, synthetic=1, num_targets=4, seed=2).table.target_id.tolist() != \
+        split.table.target_id.tolist()
+
+
+def test_vgg19_ranking_with_the_real_loading_code(tiny_coco, random_weights):
+    random_weights("vgg19")
+    images, _, _ = tiny_coco
+    split = build_image_level(images, top_k=2, synthetic=0, workers=0, progress=False, batch_size=4)
+    features = split.meta["features"]
+    assert features["name"] == "vgg19" and features["layer"] == "relu5_4"
+    assert features["weights"]["file"] == "vgg19-dcbb9e9d.pth" and len(features["weights"]["sha256"]) == 64
+    assert split.table.distance.notna().all() and (split.table.distance > 0).all()
+    fc6 = build_image_level(images, top_k=1, synthetic=0, layer="fc6", workers=0, progress=False)
+    assert fc6.meta["features"]["layer"] == "fc6" and fc6.split_id != split.split_id
+
+
+def test_missing_vgg19_names_the_file(tiny_coco, tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "empty"))
+    with pytest.raises(MissingWeightsError, match="vgg19-dcbb9e9d.pth"):
+        build_image_level(tiny_coco[0], top_k=1, workers=0, progress=False)
+
+
+def test_features_are_cached_by_content(tiny_coco, monkeypatch):
+    images, _, _ = tiny_coco
+    first = build(images, top_k=2, synthetic=1)
+    import pairing.features as features
+
+    def no_decoding(*args, **kwargs):
+        raise AssertionError("a cached collection must not be decoded again")
+
+    monkeypatch.setattr(features, "DataLoader", no_decoding)
+    second = build(images, top_k=2, synthetic=1)
+    pd.testing.assert_frame_equal(first.table, second.table)
+    assert first.split_id == second.split_id
+
+
+def test_changed_image_content_is_not_served_from_cache(coco_copy):
+    images, _, _ = coco_copy
+    before = build(images, top_k=1, synthetic=0)
+    from PIL import Image
+
+    from tests.helpers import colour_image
+
+    Image.fromarray(colour_image(99)).save(images / "000000000002.png")
+    after = build(images, top_k=1, synthetic=0)
+    assert before.split_id != after.split_id
+    assert before.table.set_index("target_id").target_sha256["000000000002"] != \
+        after.table.set_index("target_id").target_sha256["000000000002"]
+
+
+def test_folder_builder_is_image_level_among_its_own(tiny_coco):
+    split = build_folder(tiny_coco[0], features="histogram", top_k=1, synthetic=1, workers=0, progress=False)
+    assert split.meta["builder"] == "folder" and split.level == "image"
+    with pytest.raises(ColorbenchError, match="use image-level"):
+        build_folder(tiny_coco[0], pool_images=tiny_coco[0])

@@ -1,0 +1,51 @@
+import pytest
+
+from bench.core.errors import ColorbenchError
+from pairing.split import compute_split_id, load_split, make_table, round_distance, sanitize_id
+
+
+@pytest.mark.parametrize("raw, safe", [
+    ("n01440764/ILSVRC2012_val_00000293", "n01440764__ILSVRC2012_val_00000293"),
+    ("../../etc/passwd", "etc__passwd"),
+    ("a b/c?d", "a_b__c_d"),
+    (".hidden", "hidden"),
+    ("000000397133", "000000397133"),
+])
+def test_sanitize_id(raw, safe):
+    assert sanitize_id(raw) == safe
+
+
+def test_sanitize_refuses_nothing_left():
+    with pytest.raises(ColorbenchError):
+        sanitize_id("../..")
+
+
+def test_duplicate_pair_ids_are_refused():
+    with pytest.raises(ColorbenchError, match="share the id"):
+        make_table([{"pair_id": "x"}, {"pair_id": "x"}])
+
+
+def test_split_id_depends_on_content_and_params():
+    table = make_table([{"pair_id": "a-r1", "distance": 0.5}, {"pair_id": "a-s1", "tps_seed": 7}])
+    base = compute_split_id(table, {"seed": 0})
+    assert base == compute_split_id(make_table([{"pair_id": "a-r1", "distance": 0.5}, {"pair_id": "a-s1", "tps_seed": 7}]),
+                                    {"seed": 0})
+    assert base != compute_split_id(table, {"seed": 1})
+    assert base != compute_split_id(make_table([{"pair_id": "a-r1", "distance": 0.25}]), {"seed": 0})
+
+
+def test_distances_are_rounded_so_float_noise_does_not_change_the_id():
+    assert round_distance(0.1234567891) == round_distance(0.1234567894) == 0.123457
+
+
+def test_load_errors_are_one_line(tmp_path):
+    with pytest.raises(ColorbenchError, match="does not exist"):
+        load_split(tmp_path / "none.parquet")
+    (tmp_path / "bad.parquet").write_bytes(b"not parquet")
+    with pytest.raises(ColorbenchError, match="not a readable Parquet file"):
+        load_split(tmp_path / "bad.parquet")
+    import pandas as pd
+
+    pd.DataFrame({"x": [1]}).to_parquet(tmp_path / "other.parquet")
+    with pytest.raises(ColorbenchError, match="not written by colorbench pairs"):
+        load_split(tmp_path / "other.parquet")
