@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Callable, Iterable
 from unittest import mock
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 

@@ -8,6 +8,7 @@ written out as files with :func:`materialize`, sampled for training with
 """
 
 from .builders.image_level import build_folder, build_image_level
+from .builders.imagenet10k import build_imagenet10k
 from .builders.object_level import build_object_level
 from .collection import FilterSettings
 from .hf import to_hf_dataset
@@ -15,14 +16,6 @@ from .materialize import materialize
 from .sampler import ReferenceSampler
 from .split import Split, load_split
 from .synthetic import SyntheticRecipe, render_synthetic
-
-
-def build_imagenet10k(*args, **kwargs):
-    """The ImageNet-10k split (ctest10k list, same-class references); see
-    :mod:`pairing.builders.imagenet10k`."""
-    from .builders.imagenet10k import build_imagenet10k as build
-
-    return build(*args, **kwargs)
 
 
 __all__ = ["build_image_level", "build_object_level", "build_imagenet10k", "build_folder", "Split", "load_split",

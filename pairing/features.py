@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 import torch
@@ -81,39 +82,56 @@ def histogram_descriptor(gray: np.ndarray) -> np.ndarray:
     return (vector / max(np.linalg.norm(vector), 1e-12)).astype(np.float32)
 
 
-class _DescribeDataset(Dataset):
-    def __init__(self, files: list, features: str | None):
+def decode_and_measure(path, index: int) -> tuple[dict, np.ndarray | None]:
+    """Decode one image and measure what the filters need: ``(item, gray)``.
+
+    ``item`` holds ``index``, ``sha256``, ``width``, ``height``, ``colourless`` and ``dominant``
+    (or ``index`` and ``error`` when the file is missing or undecodable; ``gray`` is then None);
+    ``gray`` is the uint8 ``(H, W)`` gray image every ranking descriptor starts from.
+    """
+    try:
+        data = read_file(path)
+        rgb = decode_rgb(data, path)
+    except ImageReadError as exc:
+        return {"index": index, "error": str(exc)}, None
+    gray = rgb_to_gray(rgb)[..., 0]
+    spread = rgb.max(axis=2).astype(np.int16) - rgb.min(axis=2)
+    item = {"index": index, "sha256": sha256_bytes(data), "width": rgb.shape[1], "height": rgb.shape[0],
+            "colourless": float((spread <= GRAY_SPREAD).mean()),
+            "dominant": float(np.bincount(gray.ravel(), minlength=256).max() / gray.size)}
+    return item, gray
+
+
+def rank_pixels(gray: np.ndarray) -> torch.Tensor:
+    """The network input of a uint8 gray image: ``(1, 224, 224)`` float in [0, 1], antialiased."""
+    pixels = torch.from_numpy(gray).float()[None, None] / 255.0
+    return F.interpolate(pixels, size=(RANK_SIDE, RANK_SIDE), mode="bilinear", antialias=True, align_corners=False)[0]
+
+
+class _PassDataset(Dataset):
+    """Decodes image ``i`` and adds ``extras(gray)``: per-image arrays computed in the worker."""
+
+    def __init__(self, files: list, extras: Callable[[np.ndarray], dict] | None):
         self.files = files
-        self.features = features
+        self.extras = extras
 
     def __len__(self) -> int:
         return len(self.files)
 
     def __getitem__(self, i: int) -> dict:
-        try:
-            data = read_file(self.files[i])
-            rgb = decode_rgb(data, self.files[i])
-        except ImageReadError as exc:
-            return {"index": i, "error": str(exc)}
-        gray = rgb_to_gray(rgb)[..., 0]
-        spread = rgb.max(axis=2).astype(np.int16) - rgb.min(axis=2)
-        item = {"index": i, "sha256": sha256_bytes(data), "width": rgb.shape[1], "height": rgb.shape[0],
-                "colourless": float((spread <= GRAY_SPREAD).mean()),
-                "dominant": float(np.bincount(gray.ravel(), minlength=256).max() / gray.size)}
-        if self.features == "vgg19":
-            pixels = torch.from_numpy(gray).float()[None, None] / 255.0
-            item["pixels"] = F.interpolate(pixels, size=(RANK_SIDE, RANK_SIDE), mode="bilinear", antialias=True,
-                                           align_corners=False)[0]
-        elif self.features == "histogram":
-            item["descriptor"] = histogram_descriptor(gray)
+        item, gray = decode_and_measure(self.files[i], i)
+        if gray is not None and self.extras is not None:
+            item.update(self.extras(gray))
         return item
 
 
-def _collate(items: list[dict]) -> list[dict]:
+def collate_items(items: list[dict]) -> list[dict]:
+    """Batches stay lists of dicts: items differ in keys (errors) and image sizes."""
     return items
 
 
-def _content_hashes(collection: Collection, progress: bool) -> list[str | None]:
+def content_hashes(collection: Collection, progress: bool) -> list[str | None]:
+    """SHA-256 of every file's bytes (None where unreadable): the cache keys' raw material."""
     from tqdm.auto import tqdm
 
     hashes = []
@@ -125,63 +143,108 @@ def _content_hashes(collection: Collection, progress: bool) -> list[str | None]:
     return hashes
 
 
-def describe(collection: Collection, settings: FeatureSettings = FeatureSettings(), device: str = "auto",
-             batch_size: int = 32, workers: int | None = None, progress: bool = True) -> Description:
-    """Decode every image of ``collection`` once; return filter statistics and descriptors.
+_STATS = ("width", "height", "colourless", "dominant")
 
-    Cached on disk under a key made of every image's content hash and the settings (VGG19's
-    weight checksum included), so repeating a build decodes nothing.
+
+def describe_pass(collection: Collection, cache_kind: str, record: dict | None,
+                  extras: Callable[[np.ndarray], dict] | None = None,
+                  network: Callable[[list[dict]], dict[str, np.ndarray]] | None = None, batch_size: int = 32,
+                  workers: int | None = None, progress: bool = True,
+                  label: str = "describing") -> tuple[Description, dict[str, np.ndarray]]:
+    """The one decoding pass every descriptor runs through.
+
+    Each image is read, hashed and decoded exactly once (DataLoader workers), measured for the
+    filters, and given to ``extras`` (in the worker: gray image -> dict of per-image arrays);
+    each batch of decoded items then goes to ``network`` (in this process: items -> dict of
+    ``(B, ...)`` arrays). Keys starting with ``_`` are inputs for ``network``, not kept.
+
+    The result is cached under ``cache_kind`` + every image's content hash + ``record`` (the
+    settings, weight checksums included), so a second pass over the same images decodes nothing.
+
+    Returns:
+        the :class:`Description` (``features`` left None) and ``{name: (N, ...) array}`` of
+        everything ``extras`` and ``network`` produced (rows of unreadable images are zeros).
     """
     from tqdm.auto import tqdm
 
-    record = settings.record()  # fails early, naming the weight file, when VGG19 is missing
-    hashes = _content_hashes(collection, progress)
+    hashes = content_hashes(collection, progress)
     key = None
     if all(h is not None for h in hashes):
-        key = cache_key("describe", hashes=hashes, features=record, version=DESCRIBE_VERSION, gray_spread=GRAY_SPREAD)
+        key = cache_key(cache_kind, hashes=hashes, features=record, version=DESCRIBE_VERSION, gray_spread=GRAY_SPREAD)
         cached = load_arrays(key)
         if cached is not None:
-            return _from_arrays(collection, hashes, cached)
+            description = Description(collection.entries, list(hashes), *(cached[name] for name in _STATS), None)
+            return description, {name: array for name, array in cached.items() if name not in _STATS}
 
+    n = len(collection.entries)
     files = [collection.file(entry) for entry in collection.entries]
     workers = min(4, os.cpu_count() or 1) if workers is None else workers
-    loader = DataLoader(_DescribeDataset(files, settings.name), batch_size=batch_size, num_workers=workers,
-                        collate_fn=_collate)
-    n = len(files)
-    width, height = np.zeros(n, np.int64), np.zeros(n, np.int64)
-    colourless, dominant = np.zeros(n), np.zeros(n)
+    workers = min(workers, -(-n // max(batch_size, 1)))  # no more workers than batches
+    loader = DataLoader(_PassDataset(files, extras), batch_size=batch_size, num_workers=workers,
+                        collate_fn=collate_items)
+    stats = {"width": np.zeros(n, np.int64), "height": np.zeros(n, np.int64), "colourless": np.zeros(n),
+             "dominant": np.zeros(n)}
     sha: list[str] = [""] * n
     unreadable: dict[str, str] = {}
-    features = None
-    model = _vgg_model(settings, device) if settings.name == "vgg19" else None
-    with tqdm(total=n, desc=f"describing ({settings.name or 'filters'})", unit="image", disable=not progress) as bar:
+    arrays: dict[str, np.ndarray] = {}
+
+    def keep(name: str, rows: list[int], values) -> None:
+        values = np.asarray(values)
+        if name not in arrays:
+            arrays[name] = np.zeros((n, *values.shape[1:]), values.dtype)
+        arrays[name][rows] = values
+
+    with tqdm(total=n, desc=label, unit="image", disable=not progress, leave=False) as bar:
         for batch in loader:
             good = [item for item in batch if "error" not in item]
             for item in batch:
                 if "error" in item:
                     unreadable[collection.entries[item["index"]].image_id] = item["error"]
                     continue
-                i = item["index"]
-                sha[i], width[i], height[i] = item["sha256"], item["width"], item["height"]
-                colourless[i], dominant[i] = item["colourless"], item["dominant"]
-            vectors = _batch_vectors(good, settings, model)
-            if vectors is not None:
-                if features is None:
-                    features = np.zeros((n, vectors.shape[1]), np.float32)
-                features[[item["index"] for item in good]] = vectors
+                sha[item["index"]] = item["sha256"]
+                for name in _STATS:
+                    stats[name][item["index"]] = item[name]
+            if good:
+                rows = [item["index"] for item in good]
+                for name in sorted(good[0].keys() - {"index", "sha256", *_STATS}):
+                    if not name.startswith("_"):
+                        keep(name, rows, np.stack([item[name] for item in good]))
+                for name, values in (network(good) if network else {}).items():
+                    keep(name, rows, values)
             bar.update(len(batch))
-    description = Description(collection.entries, sha, width, height, colourless, dominant, features, unreadable)
+    description = Description(collection.entries, sha, *(stats[name] for name in _STATS), None, unreadable)
     if key is not None and not unreadable:
-        arrays = {"width": width, "height": height, "colourless": colourless, "dominant": dominant}
-        if features is not None:
-            arrays["features"] = features
-        save_arrays(key, arrays, {"what": "pairing.describe", "images": n, "features": record})
+        save_arrays(key, {**stats, **arrays}, {"what": cache_kind, "images": n, "features": record})
+    return description, arrays
+
+
+def _vgg_inputs(gray: np.ndarray) -> dict:
+    return {"_pixels": rank_pixels(gray)}
+
+
+def _histogram_extras(gray: np.ndarray) -> dict:
+    return {"features": histogram_descriptor(gray)}
+
+
+def describe(collection: Collection, settings: FeatureSettings = FeatureSettings(), device: str = "auto",
+             batch_size: int = 32, workers: int | None = None, progress: bool = True) -> Description:
+    """Filter statistics and ranking descriptors (``settings``) of every image, in one
+    :func:`describe_pass` (cached)."""
+    record = settings.record()  # fails early, naming the weight file, when VGG19 is missing
+    network = extras = None
+    if settings.name == "vgg19":
+        model = _vgg_model(settings, device)
+        extras = _vgg_inputs
+
+        def network(items: list[dict]) -> dict[str, np.ndarray]:
+            pixels = torch.stack([item["_pixels"] for item in items])
+            return {"features": _vgg_vectors(model, settings.layer, pixels)}
+    elif settings.name == "histogram":
+        extras = _histogram_extras
+    description, arrays = describe_pass(collection, "describe", record, extras, network, batch_size, workers,
+                                        progress, label=f"describing ({settings.name or 'filters'})")
+    description.features = arrays.get("features")
     return description
-
-
-def _from_arrays(collection: Collection, hashes: list[str], arrays: dict) -> Description:
-    return Description(collection.entries, list(hashes), arrays["width"], arrays["height"], arrays["colourless"],
-                       arrays["dominant"], arrays.get("features"))
 
 
 def _vgg_model(settings: FeatureSettings, device: str):
@@ -190,15 +253,11 @@ def _vgg_model(settings: FeatureSettings, device: str):
     return VGGFeatures([settings.layer]).to(resolve_device(device))
 
 
-def _batch_vectors(items: list[dict], settings: FeatureSettings, model) -> np.ndarray | None:
-    if not items or settings.name is None:
-        return None
-    if settings.name == "histogram":
-        return np.stack([item["descriptor"] for item in items])
+def _vgg_vectors(model, layer: str, pixels: torch.Tensor) -> np.ndarray:
+    """Gray ``(B, 1, 224, 224)`` -> ``(B, C)`` ranking vectors (conv layers averaged over space)."""
     device = next(model.parameters()).device
-    pixels = torch.stack([item["pixels"] for item in items]).to(device).expand(-1, 3, -1, -1)
     with torch.no_grad():
-        activation = model(pixels)[settings.layer]
-    if activation.ndim == 4:  # a convolutional layer: average over space
+        activation = model(pixels.to(device).expand(-1, 3, -1, -1))[layer]
+    if activation.ndim == 4:
         activation = activation.mean(dim=(2, 3))
     return activation.float().cpu().numpy()

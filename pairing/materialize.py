@@ -9,7 +9,6 @@ and ``resume=True`` skips pairs whose files are all present.
 
 from __future__ import annotations
 
-import json
 import os
 from collections import OrderedDict
 from pathlib import Path

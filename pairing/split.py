@@ -100,14 +100,6 @@ def sanitize_id(raw: str) -> str:
     return safe
 
 
-def round_distance(value: float) -> float:
-    if value is None or not math.isfinite(value):
-        return float("nan")
-    if value == 0:
-        return 0.0
-    return float(f"{value:.{DISTANCE_DIGITS}g}")
-
-
 def make_table(rows: list[dict]) -> pd.DataFrame:
     """Rows (dicts with some of the columns) -> a DataFrame with every column and its dtype."""
     table = pa.Table.from_pylist([{name: row.get(name) for name in SPLIT_SCHEMA.names} for row in rows],

@@ -12,13 +12,11 @@ import os
 from dataclasses import asdict
 from pathlib import Path
 
-import numpy as np
-
 from bench.core.errors import ColorbenchError
 
 from ..collection import Collection, FilterSettings, coco_collection, folder_collection
 from ..features import FeatureSettings, describe
-from ..knn import NEAR_DUPLICATE, knn, relative_distance
+from ..knn import NEAR_DUPLICATE, content_codes, knn
 from ..split import Split, finish_split, new_meta
 from ..synthetic import DEFAULT_RECIPE, SyntheticRecipe, derive_tps_seed
 from .common import Report, kept_entries, seeded_subset
@@ -108,19 +106,10 @@ def build_image_level(images: str | os.PathLike, annotations: str | os.PathLike 
 
 
 def _rank(target_desc, pool_desc, chosen, kept_pool, top_k, near_duplicate):
-    queries = target_desc.features[chosen]
-    pool_features = pool_desc.features[kept_pool]
-    target_ids = [target_desc.entries[t].image_id for t in chosen]
-    target_sha = [target_desc.sha256[t] for t in chosen]
-    pool_ids = [pool_desc.entries[p].image_id for p in kept_pool]
-    pool_sha = [pool_desc.sha256[p] for p in kept_pool]
-
-    def excluded(q, candidates, dist):
-        same = np.array([pool_ids[c] == target_ids[q] or pool_sha[c] == target_sha[q] for c in candidates])
-        near = relative_distance(queries[q], pool_features[candidates], dist) < near_duplicate
-        return same | near
-
-    return knn(queries, pool_features, top_k, excluded)
+    query_codes, pool_codes = content_codes([target_desc.sha256[t] for t in chosen],
+                                            [pool_desc.sha256[p] for p in kept_pool])
+    return knn(target_desc.features[chosen], pool_desc.features[kept_pool], top_k, query_codes, pool_codes,
+               near_duplicate)
 
 
 

@@ -1,7 +1,8 @@
 import pytest
 
 from bench.core.errors import ColorbenchError
-from pairing.split import compute_split_id, load_split, make_table, round_distance, sanitize_id
+from pairing.knn import round_distances
+from pairing.split import compute_split_id, load_split, make_table, sanitize_id
 
 
 @pytest.mark.parametrize("raw, safe", [
@@ -35,7 +36,8 @@ def test_split_id_depends_on_content_and_params():
 
 
 def test_distances_are_rounded_so_float_noise_does_not_change_the_id():
-    assert round_distance(0.1234567891) == round_distance(0.1234567894) == 0.123457
+    assert round_distances([0.1234567891, 0.1234567894]).tolist() == [0.123457, 0.123457]
+    assert round_distances([float("inf")]).tolist() == [float("inf")]
 
 
 def test_load_errors_are_one_line(tmp_path):
