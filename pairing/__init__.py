@@ -15,7 +15,7 @@ from .hf import to_hf_dataset
 from .materialize import materialize
 from .sampler import ReferenceSampler
 from .split import Split, load_split
-from .synthetic import SyntheticRecipe, render_synthetic
+from bench.core.synthetic import SyntheticRecipe, render_synthetic
 
 
 __all__ = ["build_image_level", "build_object_level", "build_imagenet10k", "build_folder", "Split", "load_split",

@@ -24,7 +24,7 @@ from bench.core.errors import ColorbenchError
 from bench.core.images import decode_rgb, read_file, write_png
 
 from .split import Split, load_split
-from .synthetic import SyntheticRecipe, render_synthetic
+from bench.core.synthetic import SyntheticRecipe, render_synthetic
 
 __all__ = ["materialize", "pair_files"]
 

@@ -1,122 +1,35 @@
-"""The split: a Parquet table of target/reference pairs plus a JSON sidecar.
-
-Columns (every split has all of them; object-level ones are null at image level):
-
-==================  =======  ==========================================================
-pair_id             str      unique, file-name safe: ``<target>-r1``, ``<target>-s1``, ...
-level               str      ``image`` or ``object``
-target_id           str      the target image's id (file-name safe)
-target_path         str      relative to the sidecar's ``roots.images``
-target_width/height int      the target image's size (outputs must match it)
-target_sha256       str      SHA-256 of the target file's bytes (materialize checks it)
-reference_id        str      the reference image's id (the target's own for synthetic)
-reference_path      str      relative to ``roots.pool``; empty for synthetic references
-reference_sha256    str      SHA-256 of the reference file (the target's for synthetic)
-reference_kind      str      ``retrieved`` (ranked), ``same-class`` (random, same category)
-                             or ``synthetic`` (TPS warp + appearance change of the target)
-rank                int      1-based rank within the target's references of that kind
-distance            float    ranking distance (L2 of features), NaN where none
-tps_seed            int      seed that re-renders a synthetic reference bit-exactly; null
-                             otherwise
-category_id         int      COCO category (object level; dominant object at image level)
-label               int      class index where the collection has classes (ImageNet)
-target_ann_id       int      object level: the target object's annotation id
-reference_ann_id    int      object level: the reference object's annotation id
-target_mask         str      object level: COCO RLE (JSON) of the target object
-reference_mask      str      object level: COCO RLE (JSON) of the reference object (warped
-                             alike for synthetic references)
-==================  =======  ==========================================================
-
-``split_id`` is a hash of the table's content and the build parameters (not of paths on disk),
-so the same inputs and seed give the same id on any machine.
-"""
+"""Building a split's table and sidecar (the file format itself is :mod:`bench.core.splits`)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import math
-import os
-import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 
-from bench.core.atomic import atomic_path, write_json
 from bench.core.errors import ColorbenchError
+from bench.core.splits import (DISTANCE_DIGITS, FORMAT_VERSION, REFERENCE_KINDS, SPLIT_SCHEMA, Split, load_split,
+                               pandas_type, sanitize_id, sidecar_path)
 from bench.version import __version__
 
-__all__ = ["Split", "SPLIT_SCHEMA", "FORMAT_VERSION", "load_split", "sanitize_id", "make_table", "compute_split_id"]
-
-FORMAT_VERSION = 1
-
-SPLIT_SCHEMA = pa.schema([
-    ("pair_id", pa.string()),
-    ("level", pa.string()),
-    ("target_id", pa.string()),
-    ("target_path", pa.string()),
-    ("target_width", pa.int32()),
-    ("target_height", pa.int32()),
-    ("target_sha256", pa.string()),
-    ("reference_id", pa.string()),
-    ("reference_path", pa.string()),
-    ("reference_sha256", pa.string()),
-    ("reference_kind", pa.string()),
-    ("rank", pa.int32()),
-    ("distance", pa.float64()),
-    ("tps_seed", pa.int64()),
-    ("category_id", pa.int64()),
-    ("label", pa.int64()),
-    ("target_ann_id", pa.int64()),
-    ("reference_ann_id", pa.int64()),
-    ("target_mask", pa.string()),
-    ("reference_mask", pa.string()),
-])
-
-REFERENCE_KINDS = ("retrieved", "same-class", "synthetic")
-
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-
-#: Distances are stored to this many significant digits, so float noise in the last bits of a
-#: feature does not change the table or the split_id.
-DISTANCE_DIGITS = 6
-
-
-def sanitize_id(raw: str) -> str:
-    """A file-name-safe id: path separators become ``__``, anything else unsafe becomes ``_``.
-
-    Ids from files never become paths without this; ``..`` and leading dots are neutralised.
-    """
-    text = str(raw).replace("\\", "/").strip("/")
-    parts = [_UNSAFE.sub("_", part) for part in text.split("/") if part not in ("", ".", "..")]
-    safe = "__".join(part.lstrip(".") or "_" for part in parts)
-    if not safe:
-        raise ColorbenchError(f"cannot make a file-name-safe id from {raw!r}")
-    return safe
+__all__ = ["Split", "SPLIT_SCHEMA", "FORMAT_VERSION", "DISTANCE_DIGITS", "REFERENCE_KINDS", "load_split",
+           "sanitize_id", "sidecar_path", "make_table", "compute_split_id", "finish_split", "new_meta"]
 
 
 def make_table(rows: list[dict]) -> pd.DataFrame:
     """Rows (dicts with some of the columns) -> a DataFrame with every column and its dtype."""
     table = pa.Table.from_pylist([{name: row.get(name) for name in SPLIT_SCHEMA.names} for row in rows],
                                  schema=SPLIT_SCHEMA)
-    frame = table.to_pandas(types_mapper=_pandas_type)
+    frame = table.to_pandas(types_mapper=pandas_type)
     if len(frame) and frame["pair_id"].duplicated().any():
         dup = frame.loc[frame["pair_id"].duplicated(), "pair_id"].iloc[0]
         raise ColorbenchError(f"two pairs would share the id {dup!r}: image ids must be unique after sanitising")
     return frame
-
-
-def _pandas_type(arrow_type: pa.DataType):
-    if pa.types.is_integer(arrow_type):
-        return pd.Int64Dtype() if arrow_type == pa.int64() else pd.Int32Dtype()
-    if pa.types.is_string(arrow_type):
-        return pd.StringDtype()
-    return None
 
 
 def _canonical_rows(table: pd.DataFrame) -> list[list]:
@@ -132,53 +45,6 @@ def compute_split_id(table: pd.DataFrame, params: dict) -> str:
     payload = json.dumps({"format": FORMAT_VERSION, "params": params, "rows": _canonical_rows(table)},
                          sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
-
-
-@dataclass
-class Split:
-    """A built split: the pair table and its sidecar metadata.
-
-    ``meta`` holds ``builder``, ``level``, ``params`` (every build parameter, seed included),
-    ``features`` (extractor, layer, weight checksums), ``annotations_sha256``, ``roots``
-    (``images``/``pool`` folders the relative paths start from), ``report`` (counts of
-    everything dropped or skipped, with reasons), ``colorbench_version`` and ``split_id``.
-    """
-
-    table: pd.DataFrame
-    meta: dict = field(default_factory=dict)
-
-    @property
-    def split_id(self) -> str:
-        return self.meta["split_id"]
-
-    @property
-    def level(self) -> str:
-        return self.meta["level"]
-
-    def root(self, which: str = "images", override: str | os.PathLike | None = None) -> Path:
-        return Path(override) if override else Path(self.meta["roots"][which])
-
-    def target_file(self, row, images_root: str | os.PathLike | None = None) -> Path:
-        return self.root("images", images_root) / row.target_path
-
-    def reference_file(self, row, pool_root: str | os.PathLike | None = None) -> Path:
-        return self.root("pool", pool_root) / row.reference_path
-
-    def save(self, path: str | os.PathLike) -> Path:
-        """Write ``path`` (Parquet; the sidecar is also embedded) and ``path`` with ``.json``."""
-        path = Path(path)
-        if path.suffix != ".parquet":
-            raise ColorbenchError(f"split files end in .parquet; got {path}")
-        table = pa.Table.from_pandas(self.table[SPLIT_SCHEMA.names], schema=SPLIT_SCHEMA, preserve_index=False)
-        table = table.replace_schema_metadata({b"colorbench": json.dumps(self.meta, sort_keys=True).encode("utf-8")})
-        with atomic_path(path) as tmp:
-            pq.write_table(table, tmp)
-        write_json(sidecar_path(path), self.meta)
-        return path
-
-
-def sidecar_path(path: str | os.PathLike) -> Path:
-    return Path(path).with_suffix(".json")
 
 
 def new_meta(builder: str, level: str, params: dict, roots: dict, report: dict, features: dict | None = None,
@@ -199,21 +65,3 @@ def finish_split(rows: list[dict], meta: dict) -> Split:
     return Split(table, meta)
 
 
-def load_split(path: str | os.PathLike) -> Split:
-    """Read a split written by :meth:`Split.save` (a one-line error if it is not one)."""
-    path = Path(path)
-    try:
-        table = pq.read_table(path)
-    except FileNotFoundError:
-        raise ColorbenchError(f"split file {path} does not exist") from None
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise ColorbenchError(f"split file {path} is not a readable Parquet file ({str(exc).splitlines()[0]})") from None
-    raw = (table.schema.metadata or {}).get(b"colorbench")
-    missing = [name for name in SPLIT_SCHEMA.names if name not in table.column_names]
-    if raw is None or missing:
-        raise ColorbenchError(f"split file {path} was not written by colorbench pairs "
-                              f"({'missing columns ' + ', '.join(missing) if missing else 'no colorbench metadata'})")
-    meta = json.loads(raw)
-    if meta.get("format_version", 0) > FORMAT_VERSION:
-        raise ColorbenchError(f"split file {path} has format {meta['format_version']}; upgrade colorbench")
-    return Split(table.select(SPLIT_SCHEMA.names).to_pandas(types_mapper=_pandas_type), meta)

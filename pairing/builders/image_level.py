@@ -18,7 +18,7 @@ from ..collection import Collection, FilterSettings, coco_collection, folder_col
 from ..features import FeatureSettings, describe
 from ..knn import NEAR_DUPLICATE, content_codes, knn
 from ..split import Split, finish_split, new_meta
-from ..synthetic import DEFAULT_RECIPE, SyntheticRecipe, derive_tps_seed
+from bench.core.synthetic import DEFAULT_RECIPE, SyntheticRecipe, derive_tps_seed
 from .common import Report, kept_entries, seeded_subset
 
 __all__ = ["build_image_level", "build_folder"]

@@ -45,7 +45,7 @@ from ..collection import Collection, Description, FilterSettings, ImageEntry, fo
 from ..features import FeatureSettings, describe
 from ..knn import NEAR_DUPLICATE, content_codes, knn
 from ..split import Split, finish_split, new_meta, sanitize_id
-from ..synthetic import DEFAULT_RECIPE, SyntheticRecipe, derive_tps_seed
+from bench.core.synthetic import DEFAULT_RECIPE, SyntheticRecipe, derive_tps_seed
 from .common import Report, kept_entries
 
 __all__ = ["build_imagenet10k", "parse_image_list", "ListEntry", "RANKINGS"]

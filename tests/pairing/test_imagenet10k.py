@@ -16,9 +16,10 @@ from PIL import Image, ImageDraw
 
 from bench.core.errors import ColorbenchError, ImageReadError
 from pairing.builders.imagenet10k import build_imagenet10k, parse_image_list
-from pairing.collection import Collection, ImageEntry
+from pairing.collection import Collection, FilterSettings, ImageEntry
 from pairing.he2018 import HeExtractor, cell_histograms, describe_he2018, local_scores
-from pairing.synthetic import derive_tps_seed
+from pairing.split import load_split
+from bench.core.synthetic import derive_tps_seed
 
 CTEST10K = Path("/work/shared/data/imagenet-lists/ctest10k.txt")
 
@@ -306,3 +307,14 @@ def test_he2018_ranking_follows_its_score(fake, random_weights):
     order = np.argsort(slow, kind="stable")
     assert list(rows["reference_path"]) == [f"{wnid}/{pool_files[candidates[k]].name}" for k in order]
     np.testing.assert_allclose(rows["distance"].to_numpy(), slow[order], rtol=0, atol=1e-6)
+
+
+def test_cli_builds_with_the_list(fake, cli, tmp_path):
+    out = tmp_path / "in10k.parquet"
+    result = cli("pairs", "imagenet10k", "--images", fake / "val", "--list", fake / "list.txt", "--pool-images",
+                 fake / "train", "--out", out, "--top-k", "2", "--features", "histogram", "--min-size", "64",
+                 "--workers", "0")
+    assert result.returncode == 0, result.stderr
+    split = load_split(out)
+    assert split.meta["builder"] == "imagenet10k" and split.table.label.notna().all()
+    assert split.table.equals(_build(fake, features="histogram", filters=FilterSettings(min_size=64)).table)

@@ -10,7 +10,7 @@ from bench.core.color import rgb_to_gray
 from bench.core.errors import ColorbenchError
 from bench.core.images import read_rgb
 from pairing import build_image_level, build_object_level, materialize
-from pairing.synthetic import render_synthetic
+from bench.core.synthetic import render_synthetic
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import pytest
 from bench.core.coco import decode_rle, load_coco
 from bench.core.errors import ColorbenchError, ImageReadError
 from pairing import build_object_level, load_split
-from pairing.synthetic import warp_mask
+from bench.core.synthetic import warp_mask
 
 
 @pytest.fixture(scope="module")
