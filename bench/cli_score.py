@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
-from .cli_common import add_command, add_device_option, add_seed_option, not_implemented
+import argparse
+import json
+
+from .cli_common import add_command, add_device_option, add_seed_option
 
 _DESCRIPTION = """\
 Score a method's outputs on a split and write the files the leaderboard reads.
 
 Outputs are read as PRED/<pair_id>.png. Writes OUT/per_image.parquet (a row per pair, a column
-per per-image metric) and OUT/summary.json (method, split_id, level, each metric's value with
-ci95 / std, direction and n, and the settings, weight checksums and device used).
+per per-image metric; object-level columns end in @object) and OUT/summary.json (method,
+split_id, level, each metric's value with ci95 or std, direction and n, and the settings, weight
+checksums and device used).
 
 Metrics: ssim, psnr, psnr_ab, lpips, lpips_vgg, lpips_r, fid, fid_inf, delta_his, top1, top5,
-colorfulness; on object splits each is also computed on the object's crop.
-Each image is decoded once; networks run batched, on GPU when present; ground-truth features
-are cached on disk keyed by content, so a second method on the same split pays only for its own.
+colorfulness, colorfulness_diff. Without --metrics every metric the split supports runs; one
+whose pretrained network is missing is skipped, with the reason in summary.json (never a number).
+Each image is decoded once; networks run batched, on GPU when present; ground-truth features are
+cached on disk keyed by content, so a second method on the same split pays only for its own.
+
+Outputs must have their target's size (--resize: bicubic to the target's size); gray, RGBA,
+palette or 16-bit outputs are converted to RGB with a warning; missing outputs are an error
+(--allow-missing scores the rest and reports the missing ones).
 """
 
 
@@ -28,12 +37,52 @@ def register(subparsers) -> None:
     parser.add_argument("--level", choices=("image", "object", "both"), default="both",
                         help="image level, object crops, or both (default: both; object needs an object split)")
     add_device_option(parser)
-    parser.add_argument("--batch-size", type=int, default=32, help="images per network batch (default: 32)")
+    parser.add_argument("--batch-size", type=int, default=32, help="pairs per network batch (default: 32)")
     parser.add_argument("--workers", type=int, default=2, help="DataLoader workers decoding images (default: 2)")
     parser.add_argument("--resume", action="store_true", help="continue an interrupted run in OUT")
     parser.add_argument("--allow-missing", action="store_true",
                         help="score the outputs present and report the missing ones (default: error)")
     parser.add_argument("--resize", action="store_true",
                         help="resize outputs whose size differs from the target (bicubic) instead of failing")
+    parser.add_argument("--config", metavar="JSON", help="metric settings as a JSON object, e.g. '{\"lpips_r_h\": 0.1}'")
     add_seed_option(parser)
-    parser.set_defaults(func=not_implemented("score"))
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from .config import ScoreConfig
+    from .core.errors import ColorbenchError
+    from .scorer import score
+
+    try:
+        settings = json.loads(args.config) if args.config else {}
+    except json.JSONDecodeError as exc:
+        raise ColorbenchError(f"--config is not valid JSON ({exc})") from None
+    if not isinstance(settings, dict):
+        raise ColorbenchError("--config must be a JSON object of metric settings")
+    settings.setdefault("bootstrap_seed", args.seed)
+    settings.setdefault("fid_inf_seed", args.seed)
+    metrics = [m.strip() for m in args.metrics.split(",") if m.strip()] if args.metrics else None
+    result = score(args.split, args.pred, metrics=metrics, level=args.level, method=args.method, out_dir=args.out,
+                   device=args.device, batch_size=args.batch_size, workers=args.workers, resume=args.resume,
+                   allow_missing=args.allow_missing, resize=args.resize, config=ScoreConfig.from_dict(settings))
+    print(format_summary(result.summary))
+    return 0
+
+
+def format_summary(summary: dict) -> str:
+    """The summary as a short text table."""
+    lines = [f"{summary['method']} on split {summary['split_id']} ({summary['level']} level, "
+             f"{summary['meta']['pairs_scored']} pairs)"]
+    for name, entry in summary["metrics"].items():
+        value = entry["value"]
+        text = f"{value:.4f}" if isinstance(value, float) else str(value)
+        extra = ""
+        if entry.get("ci95"):
+            extra = f"  [{entry['ci95'][0]:.4f}, {entry['ci95'][1]:.4f}]"
+        elif entry.get("std") is not None:
+            extra = f"  +- {entry['std']:.4f}"
+        lines.append(f"  {name:<24} {text:>12}{extra}  ({entry['direction']} is better)")
+    for name, reason in summary["skipped"].items():
+        lines.append(f"  {name:<24} skipped: {reason}")
+    return "\n".join(lines)

@@ -29,6 +29,7 @@ __all__ = [
     "LabScaling",
     "LAB_SCALINGS",
     "rgb_to_lab",
+    "uint8_rgb_to_lab",
     "lab_to_rgb",
     "rgb_to_gray",
     "lab_to_uint8_rgb",
@@ -71,6 +72,27 @@ def rgb_to_lab(image: Image) -> Image:
     if isinstance(image, torch.Tensor):
         return kornia.color.rgb_to_lab(_check_tensor(image))
     return skimage.color.rgb2lab(_check_numpy_rgb(np.asarray(image)))
+
+
+#: skimage's sRGB -> XYZ matrix and D65 (2 degree) white point.
+_XYZ_FROM_RGB = ((0.412453, 0.357580, 0.180423), (0.212671, 0.715160, 0.072169), (0.019334, 0.119193, 0.950227))
+_D65_WHITE = (0.95047, 1.0, 1.08883)
+
+
+def uint8_rgb_to_lab(images: torch.Tensor) -> torch.Tensor:
+    """uint8 ``(*, 3, H, W)`` RGB -> float64 CIELAB, fast: the sRGB curve is a 256-entry lookup
+    table, then skimage's matrix, white point and ``f``. Equal to :func:`rgb_to_lab` (and to
+    skimage) up to float64 rounding; for metrics that convert many uint8 images."""
+    if images.dtype != torch.uint8 or images.ndim < 3 or images.shape[-3] != 3:
+        raise ValueError(f"expected uint8 images of shape (*, 3, H, W); got {images.dtype} {tuple(images.shape)}")
+    lut = torch.from_numpy(_LINEAR_LUT).to(images.device)
+    linear = lut[images.long()]
+    matrix = torch.tensor(_XYZ_FROM_RGB, dtype=torch.float64, device=images.device)
+    white = torch.tensor(_D65_WHITE, dtype=torch.float64, device=images.device)
+    xyz = torch.einsum("ij,...jhw->...ihw", matrix, linear) / white[:, None, None]
+    f = torch.where(xyz > 0.008856, xyz.pow(1.0 / 3.0), 7.787 * xyz + 16.0 / 116.0)
+    fx, fy, fz = f[..., 0, :, :], f[..., 1, :, :], f[..., 2, :, :]
+    return torch.stack([116.0 * fy - 16.0, 500.0 * (fx - fy), 200.0 * (fy - fz)], dim=-3)
 
 
 def lab_to_rgb(lab: Image) -> Image:

@@ -22,7 +22,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from .atomic import atomic_path
 from .errors import ImageReadError
 
-__all__ = ["read_rgb", "read_file", "decode_rgb", "write_png", "IMAGE_SUFFIXES", "list_images"]
+__all__ = ["read_rgb", "read_file", "decode_rgb", "decode_rgb_with_mode", "write_png", "IMAGE_SUFFIXES", "list_images"]
 
 #: File suffixes treated as images when a folder is scanned.
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif", ".ppm", ".pgm")
@@ -72,11 +72,18 @@ def read_file(path: str | os.PathLike) -> bytes:
 
 def decode_rgb(data: bytes, name: str | os.PathLike = "<bytes>") -> np.ndarray:
     """Decode encoded image bytes (``name`` is used in errors) into ``(H, W, 3)`` uint8 RGB."""
+    return decode_rgb_with_mode(data, name)[0]
+
+
+def decode_rgb_with_mode(data: bytes, name: str | os.PathLike = "<bytes>") -> tuple[np.ndarray, str]:
+    """:func:`decode_rgb`, also returning the file's Pillow mode (``RGB``, ``L``, ``RGBA``,
+    ``I;16``, ``P``, ...) so callers can report conversions."""
     try:
         with Image.open(io.BytesIO(data)) as im:
             im.load()
+            mode = im.mode
             im = ImageOps.exif_transpose(im)
-            return _to_rgb_uint8(im, name)
+            return _to_rgb_uint8(im, name), mode
     except UnidentifiedImageError:
         raise ImageReadError(f"cannot decode image {name}: not a recognised image format; re-export it as PNG or JPEG") from None
     except ImageReadError:

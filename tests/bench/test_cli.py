@@ -46,7 +46,6 @@ def test_networked_subcommands_take_device_and_seed(name, capsys):
 
 @pytest.mark.parametrize("argv", [
     ["baseline", "gray", "--split", "s.parquet", "--out", "d"],
-    ["score", "--split", "s.parquet", "--pred", "p", "--out", "o"],
     ["leaderboard", "a.json", "--out", "t.md"],
     ["colorize", "--model", "msa", "--split", "s", "--checkpoint", "c", "--out", "o"],
     ["train", "--model", "spcolor", "--split", "s", "--out", "o"],

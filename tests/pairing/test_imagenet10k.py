@@ -15,11 +15,11 @@ import pytest
 from PIL import Image, ImageDraw
 
 from bench.core.errors import ColorbenchError, ImageReadError
+from bench.core.synthetic import derive_tps_seed
 from pairing.builders.imagenet10k import build_imagenet10k, parse_image_list
 from pairing.collection import Collection, FilterSettings, ImageEntry
 from pairing.he2018 import HeExtractor, cell_histograms, describe_he2018, local_scores
 from pairing.split import load_split
-from bench.core.synthetic import derive_tps_seed
 
 CTEST10K = Path("/work/shared/data/imagenet-lists/ctest10k.txt")
 

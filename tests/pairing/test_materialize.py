@@ -9,8 +9,8 @@ from bench.core.coco import decode_rle
 from bench.core.color import rgb_to_gray
 from bench.core.errors import ColorbenchError
 from bench.core.images import read_rgb
-from pairing import build_image_level, build_object_level, materialize
 from bench.core.synthetic import render_synthetic
+from pairing import build_image_level, build_object_level, materialize
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,8 @@ import pytest
 
 from bench.core.coco import decode_rle, load_coco
 from bench.core.errors import ColorbenchError, ImageReadError
-from pairing import build_object_level, load_split
 from bench.core.synthetic import warp_mask
+from pairing import build_object_level, load_split
 
 
 @pytest.fixture(scope="module")

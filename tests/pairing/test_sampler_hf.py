@@ -3,7 +3,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pairing import ReferenceSampler, build_image_level, build_object_level, to_hf_dataset
+from pairing import (
+    ReferenceSampler,
+    build_image_level,
+    build_object_level,
+    to_hf_dataset,
+)
 
 
 @pytest.fixture(scope="module")

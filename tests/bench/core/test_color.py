@@ -3,8 +3,15 @@ import pytest
 import skimage.color
 import torch
 
-from bench.core.color import (LAB_SCALINGS, denormalize_lab, lab_to_rgb, lab_to_uint8_rgb, normalize_lab, rgb_to_gray,
-                              rgb_to_lab)
+from bench.core.color import (
+    LAB_SCALINGS,
+    denormalize_lab,
+    lab_to_rgb,
+    lab_to_uint8_rgb,
+    normalize_lab,
+    rgb_to_gray,
+    rgb_to_lab,
+)
 
 
 @pytest.fixture

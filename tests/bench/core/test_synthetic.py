@@ -1,7 +1,14 @@
 import numpy as np
 import torch
 
-from bench.core.synthetic import _GRID, SyntheticRecipe, _warp, derive_tps_seed, render_synthetic, warp_mask
+from bench.core.synthetic import (
+    _GRID,
+    SyntheticRecipe,
+    _warp,
+    derive_tps_seed,
+    render_synthetic,
+    warp_mask,
+)
 from tests.helpers import colour_image
 
 

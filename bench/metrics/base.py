@@ -1,0 +1,44 @@
+"""What the scorer hands a metric, and what a metric gives back.
+
+Per-image metrics are callables ``metric(batch) -> (B,) float64 tensor``. Set metrics (FID,
+FID infinity) extract per-image features (``extract(images) -> (B, D) float64 numpy``) that the
+scorer gathers over the whole set (caching the ground truths' on disk), then ``compute(pred_features,
+gt_features) -> dict`` with at least ``value``.
+
+A batch holds B pairs of one size (the scorer groups pairs by size, so every metric computes at the
+images' native resolution). Object-level batches are already cropped to the object's bounding box.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+
+__all__ = ["Batch"]
+
+
+@dataclass
+class Batch:
+    """B pairs, on the scoring device.
+
+    Attributes:
+        pred: the method's outputs, ``(B, 3, H, W)`` uint8.
+        gt: the ground truths, ``(B, 3, H, W)`` uint8 (same size as ``pred``).
+        reference: the references, a list of B ``(3, h, w)`` uint8 tensors (sizes may differ).
+        mask: the target objects' masks, ``(B, 1, H, W)`` bool, at object level; else None.
+        reference_mask: the reference objects' masks, a list of B ``(1, h, w)`` bool, or None.
+        label: class indices ``(B,)`` int64, -1 where unknown; None when the split has no labels.
+        pair_ids: the pairs' ids, for error messages.
+    """
+
+    pred: torch.Tensor
+    gt: torch.Tensor | None = None
+    reference: list[torch.Tensor] | None = None
+    mask: torch.Tensor | None = None
+    reference_mask: list[torch.Tensor] | None = None
+    label: torch.Tensor | None = None
+    pair_ids: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return self.pred.shape[0]

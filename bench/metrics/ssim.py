@@ -1,0 +1,98 @@
+"""SSIM (Wang et al. 2004) on RGB, batched in torch so it runs on the scoring device.
+
+The numbers equal :func:`skimage.metrics.structural_similarity` called as Wang et al.'s setting::
+
+    structural_similarity(gt, pred, gaussian_weights=True, sigma=1.5, use_sample_covariance=False,
+                          data_range=255, channel_axis=-1)
+
+(to within 1e-5; in practice ~1e-15). What that call does, and what is reproduced here:
+
+* float64 throughout; ``C1 = (0.01 * 255)^2``, ``C2 = (0.03 * 255)^2``;
+* local means, variances (population, i.e. divided by the weight sum, not ``N - 1``) and the
+  covariance come from a normalised Gaussian window with sigma 1.5 truncated at 3.5 sigma: radius
+  ``int(3.5 * 1.5 + 0.5) = 5``, an 11 x 11 window applied as two 1-D filters;
+* the SSIM map is cropped by ``pad = (11 - 1) // 2 = 5`` pixels on every side before its mean.
+  skimage filters with reflect padding first, but the kept pixels' windows never reach the padding,
+  so a padding-free ('valid') convolution gives exactly the cropped map;
+* the mean is taken per channel, then over the three channels.
+
+Images must be at least 11 x 11 (skimage raises for smaller ones too).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from ..registry import register_metric
+
+__all__ = ["ssim"]
+
+DATA_RANGE = 255.0
+K1, K2 = 0.01, 0.03
+SIGMA = 1.5
+#: skimage's truncation with gaussian_weights=True: an 11-tap filter at sigma 1.5, as Wang et al.
+TRUNCATE = 3.5
+RADIUS = int(TRUNCATE * SIGMA + 0.5)  # scipy.ndimage's radius rule
+WIN_SIZE = 2 * RADIUS + 1
+
+
+def _check_pair(pred: torch.Tensor, gt: torch.Tensor) -> None:
+    for name, image in (("pred", pred), ("gt", gt)):
+        if not isinstance(image, torch.Tensor):
+            raise TypeError(f"{name} must be a torch.Tensor; got {type(image).__name__}")
+        if image.ndim != 4 or image.shape[1] != 3:
+            raise ValueError(f"{name} must have shape (B, 3, H, W); got {tuple(image.shape)}")
+        if image.dtype != torch.uint8:
+            raise TypeError(f"{name} must be uint8 in [0, 255]; got dtype {image.dtype}")
+    if pred.shape != gt.shape:
+        raise ValueError(f"pred and gt shapes differ: {tuple(pred.shape)} vs {tuple(gt.shape)}")
+    if min(pred.shape[-2:]) < WIN_SIZE:
+        raise ValueError(f"SSIM needs images of at least {WIN_SIZE}x{WIN_SIZE}; got {tuple(pred.shape)}")
+
+
+def _gaussian_taps(device: torch.device) -> torch.Tensor:
+    """The normalised 1-D Gaussian of scipy.ndimage.gaussian_filter1d (float64, ``WIN_SIZE`` taps)."""
+    x = torch.arange(-RADIUS, RADIUS + 1, dtype=torch.float64, device=device)
+    taps = torch.exp(-0.5 * (x / SIGMA) ** 2)
+    return taps / taps.sum()
+
+
+def _local_mean(maps: torch.Tensor, taps: torch.Tensor) -> torch.Tensor:
+    """Gaussian-weighted local means of ``(N, C, H, W)`` maps over valid positions only:
+    ``(N, C, H - 2r, W - 2r)``, filtering each channel separately (rows, then columns)."""
+    channels = maps.shape[1]
+    rows = taps.view(1, 1, -1, 1).expand(channels, 1, -1, 1)
+    cols = taps.view(1, 1, 1, -1).expand(channels, 1, 1, -1)
+    return F.conv2d(F.conv2d(maps, rows, groups=channels), cols, groups=channels)
+
+
+def ssim(pred: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
+    """Mean SSIM of each pair, Wang et al.'s setting (see the module docstring).
+
+    Args:
+        pred: outputs, ``(B, 3, H, W)`` uint8, H and W >= 11.
+        gt: ground truths, same shape and dtype.
+
+    Returns:
+        ``(B,)`` float64 on the inputs' device, in [-1, 1]; 1 for identical images.
+    """
+    _check_pair(pred, gt)
+    batch = pred.shape[0]
+    # Every channel of every image is one independent 2-D signal, as skimage loops over channels.
+    x = pred.to(torch.float64).flatten(0, 1)
+    y = gt.to(torch.float64).flatten(0, 1)
+    stats = _local_mean(torch.stack([x, y, x * x, y * y, x * y], dim=1), _gaussian_taps(pred.device))
+    ux, uy, uxx, uyy, uxy = stats.unbind(dim=1)
+    vx, vy, vxy = uxx - ux * ux, uyy - uy * uy, uxy - ux * uy
+    c1, c2 = (K1 * DATA_RANGE) ** 2, (K2 * DATA_RANGE) ** 2
+    ssim_map = ((2 * ux * uy + c1) * (2 * vxy + c2)) / ((ux**2 + uy**2 + c1) * (vx + vy + c2))
+    return ssim_map.mean(dim=(-2, -1)).view(batch, 3).mean(dim=1)
+
+
+@register_metric("ssim", kind="paired", higher_is_better=True, needs=("gt",),
+                 matches="skimage.metrics.structural_similarity(gt, pred, gaussian_weights=True, sigma=1.5, "
+                         "use_sample_covariance=False, data_range=255, channel_axis=-1)")
+def ssim_metric(config, device):
+    """Structural similarity to the ground truth (Wang et al. 2004, Gaussian 11x11 window, RGB mean)."""
+    return lambda batch: ssim(batch.pred, batch.gt)

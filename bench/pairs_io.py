@@ -1,0 +1,98 @@
+"""Reading what the scorer needs for each pair: output, ground truth, reference, masks.
+
+Ground truths and references are checked against the SHA-256 recorded in the split; synthetic
+references are re-rendered from their ``tps_seed`` with the split's recipe.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from .core.cache import sha256_bytes
+from .core.coco import decode_rle
+from .core.errors import ColorbenchError, ImageReadError
+from .core.images import decode_rgb, decode_rgb_with_mode, read_file
+from .core.synthetic import DEFAULT_RECIPE, SyntheticRecipe, render_synthetic
+
+__all__ = ["PairSource", "bbox_of", "load_pair", "safe_load_pair"]
+
+#: Pillow modes an output may have without a warning (anything else is converted and reported).
+PLAIN_MODES = ("RGB",)
+
+
+@dataclass(frozen=True)
+class PairSource:
+    """Where a split's images are, and how to render synthetic references."""
+
+    images_root: Path
+    pool_root: Path
+    pred_dir: Path
+    recipe: SyntheticRecipe = DEFAULT_RECIPE
+    resize: bool = False
+
+
+def bbox_of(mask: np.ndarray) -> tuple[int, int, int, int]:
+    """``(top, bottom, left, right)`` (end-exclusive) of a non-empty bool mask."""
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if not len(rows):
+        raise ColorbenchError("an object mask is empty; rebuild the split")
+    return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+
+
+def _read_pred(path: Path, size: tuple[int, int], resize: bool, notes: list[str]) -> np.ndarray:
+    pred, mode = decode_rgb_with_mode(read_file(path), path)
+    if mode not in PLAIN_MODES:
+        notes.append(f"{path.name}: {mode} output converted to RGB")
+    height, width = size
+    if pred.shape[:2] != (height, width):
+        if not resize:
+            raise ColorbenchError(f"output {path} is {pred.shape[1]}x{pred.shape[0]} but its target is {width}x{height}; "
+                                  "write outputs at the target's size, or pass --resize (bicubic, documented)")
+        pred = np.asarray(Image.fromarray(pred).resize((width, height), Image.BICUBIC))
+        notes.append(f"{path.name}: resized to {width}x{height}")
+    return pred
+
+
+def _read_checked(path: Path, expected_sha: str | None) -> tuple[np.ndarray, str]:
+    data = read_file(path)
+    sha = sha256_bytes(data)
+    if expected_sha and sha != expected_sha:
+        raise ColorbenchError(f"image {path} changed since the split was built (its SHA-256 differs); "
+                              "score against the original images or rebuild the split")
+    return decode_rgb(data, path), sha
+
+
+def load_pair(row: dict, source: PairSource, object_level: bool) -> dict:
+    """Decode one pair. Returns a dict with ``pred``, ``gt``, ``reference`` (uint8 HWC),
+    ``gt_sha``, ``notes`` and, for object splits, ``mask``, ``reference_mask`` and the crops'
+    boxes ``box`` / ``reference_box``."""
+    notes: list[str] = []
+    size = (int(row["target_height"]), int(row["target_width"]))
+    pred = _read_pred(source.pred_dir / f"{row['pair_id']}.png", size, source.resize, notes)
+    gt, gt_sha = _read_checked(source.images_root / row["target_path"], row.get("target_sha256"))
+    if gt.shape[:2] != size:
+        raise ColorbenchError(f"image {source.images_root / row['target_path']} is {gt.shape[1]}x{gt.shape[0]}, the "
+                              f"split says {size[1]}x{size[0]}; rebuild the split")
+    if row["reference_kind"] == "synthetic":
+        reference = render_synthetic(gt, int(row["tps_seed"]), source.recipe)
+    else:
+        reference, _ = _read_checked(source.pool_root / row["reference_path"], row.get("reference_sha256"))
+    item = {"pair_id": row["pair_id"], "pred": pred, "gt": gt, "reference": reference, "gt_sha": gt_sha,
+            "label": -1 if row.get("label") is None or row.get("label") != row.get("label") else int(row["label"]),
+            "notes": notes}
+    if object_level:
+        mask, reference_mask = decode_rle(row["target_mask"]), decode_rle(row["reference_mask"])
+        item.update(mask=mask, reference_mask=reference_mask, box=bbox_of(mask), reference_box=bbox_of(reference_mask))
+    return item
+
+
+def safe_load_pair(row: dict, source: PairSource, object_level: bool) -> dict:
+    """:func:`load_pair` for DataLoader workers: errors come back as data, raised in the main process."""
+    try:
+        return load_pair(row, source, object_level)
+    except (ColorbenchError, ImageReadError) as exc:
+        return {"pair_id": row["pair_id"], "error": exc}

@@ -1,0 +1,103 @@
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from bench.config import ScoreConfig
+from bench.metrics.base import Batch
+from bench.metrics.colorfulness import colorfulness, colorfulness_diff
+from bench.registry import get_metric
+from tests.helpers import colour_image
+
+
+def _published_colorfulness(image: np.ndarray) -> float:
+    """Hasler & Süsstrunk 2003, M^(3), straight from the paper, on an (H, W, 3) uint8 image."""
+    r, g, b = (image[..., k].astype(np.float64) for k in range(3))
+    rg = r - g
+    yb = 0.5 * (r + g) - b
+    return float(np.sqrt(np.std(rg) ** 2 + np.std(yb) ** 2) + 0.3 * np.sqrt(np.mean(rg) ** 2 + np.mean(yb) ** 2))
+
+
+def _images(count: int, height: int, width: int, seed: int = 0) -> torch.Tensor:
+    images = np.stack([colour_image(seed + i, width, height) for i in range(count)])
+    return torch.from_numpy(images).permute(0, 3, 1, 2).contiguous()
+
+
+def _hwc(image: torch.Tensor) -> np.ndarray:
+    return image.permute(1, 2, 0).numpy()
+
+
+@pytest.mark.parametrize("height, width", [(1, 1), (23, 17), (48, 64)])
+def test_matches_published_formula(height, width):
+    images = _images(4, height, width)
+    values = colorfulness(images)
+    assert values.shape == (4,) and values.dtype == torch.float64
+    expected = [_published_colorfulness(_hwc(x)) for x in images]
+    np.testing.assert_allclose(values.numpy(), expected, rtol=1e-12, atol=1e-12)
+
+
+def test_known_values():
+    gray = torch.stack([torch.full((3, 8, 8), level, dtype=torch.uint8) for level in (0, 77, 255)])
+    assert torch.equal(colorfulness(gray), torch.zeros(3, dtype=torch.float64))
+    # A uniform colour has no spread: M = 0.3 * |(rg, yb)|. Pure red: rg = 255, yb = 127.5.
+    red = torch.zeros(1, 3, 5, 7, dtype=torch.uint8)
+    red[:, 0] = 255
+    assert colorfulness(red).item() == pytest.approx(0.3 * math.hypot(255, 127.5), rel=1e-14)
+    # Half pure red, half pure green: rg = +-255 (std 255, mean 0), yb = 127.5 everywhere.
+    red_green = torch.zeros(1, 3, 4, 4, dtype=torch.uint8)
+    red_green[:, 0, :2] = 255
+    red_green[:, 1, 2:] = 255
+    assert colorfulness(red_green).item() == pytest.approx(255 + 0.3 * 127.5, rel=1e-14)
+
+
+def test_diff_matches_published_formula_and_properties():
+    pred, gt = _images(3, 20, 30, seed=0), _images(3, 20, 30, seed=10)
+    expected = [abs(_published_colorfulness(_hwc(p)) - _published_colorfulness(_hwc(g))) for p, g in zip(pred, gt)]
+    values = colorfulness_diff(pred, gt)
+    assert values.shape == (3,) and values.dtype == torch.float64
+    np.testing.assert_allclose(values.numpy(), expected, rtol=1e-12, atol=1e-12)
+    assert torch.equal(colorfulness_diff(pred, gt), colorfulness_diff(gt, pred))
+    assert torch.equal(colorfulness_diff(gt, gt), torch.zeros(3, dtype=torch.float64))
+    gray = torch.full_like(gt, 128)
+    assert torch.allclose(colorfulness_diff(gray, gt), colorfulness(gt), rtol=0, atol=1e-12)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
+def test_gpu_equals_cpu():
+    pred, gt = _images(2, 33, 47, seed=0), _images(2, 33, 47, seed=5)
+    on_gpu = colorfulness_diff(pred.cuda(), gt.cuda()).cpu()
+    assert torch.allclose(on_gpu, colorfulness_diff(pred, gt), rtol=0, atol=1e-9)
+
+
+@pytest.mark.parametrize("images, error, message", [
+    (torch.zeros(1, 1, 8, 8, dtype=torch.uint8), ValueError, r"\(1, 1, 8, 8\)"),
+    (torch.zeros(3, 8, 8, dtype=torch.uint8), ValueError, r"\(3, 8, 8\)"),
+    (torch.zeros(1, 3, 8, 8), TypeError, "float32"),
+    (np.zeros((1, 3, 8, 8), np.uint8), TypeError, "ndarray"),
+])
+def test_bad_input(images, error, message):
+    with pytest.raises(error, match=message):
+        colorfulness(images)
+    with pytest.raises(error, match=message):
+        colorfulness_diff(images, images)
+
+
+def test_diff_needs_equal_batch_sizes():
+    with pytest.raises(ValueError, match=r"\(2, 3, 8, 8\)"):
+        colorfulness_diff(torch.zeros(1, 3, 8, 8, dtype=torch.uint8), torch.zeros(2, 3, 8, 8, dtype=torch.uint8))
+
+
+def test_registered_specs():
+    pred, gt = _images(2, 12, 14, seed=0), _images(2, 12, 14, seed=3)
+    spec = get_metric("colorfulness")
+    assert (spec.kind, spec.higher_is_better, spec.needs, spec.networks, spec.output) == (
+        "no_reference", True, (), (), "per_image")
+    assert "Hasler" in spec.matches and spec.description
+    assert torch.equal(spec.factory(ScoreConfig(), torch.device("cpu"))(Batch(pred=pred)), colorfulness(pred))
+    spec = get_metric("colorfulness_diff")
+    assert (spec.kind, spec.higher_is_better, spec.needs, spec.networks, spec.output) == (
+        "paired", False, ("gt",), (), "per_image")
+    assert "Hasler" in spec.matches and spec.description
+    metric = spec.factory(ScoreConfig(), torch.device("cpu"))
+    assert torch.equal(metric(Batch(pred=pred, gt=gt)), colorfulness_diff(pred, gt))

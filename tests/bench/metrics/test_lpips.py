@@ -1,0 +1,135 @@
+"""lpips / lpips_vgg against the lpips package called directly.
+
+The AlexNet / VGG16 backbones are random stand-ins (the linear heads are the real ones shipped with
+the package): the numbers test the input conversion and batching, never the metric's values.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+import torch
+
+from bench.config import ScoreConfig
+from bench.core.errors import MissingWeightsError
+from bench.core.weights import OFFLINE_ENV
+from bench.metrics.base import Batch
+from bench.metrics.lpips import (
+    lpips_distance,
+    lpips_metric,
+    lpips_vgg_metric,
+    to_lpips_range,
+)
+from bench.registry import get_metric
+from bench.testing import calibration_batch, write_random_weights
+
+CONFIG = ScoreConfig()
+
+
+def _under_session_home(torch_home, build):
+    """Build a metric under the session's offline TORCH_HOME (module fixtures cannot monkeypatch)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TORCH_HOME", str(torch_home))
+        patch.setenv(OFFLINE_ENV, "1")
+        return build()
+
+
+@pytest.fixture(scope="module")
+def images():
+    photos = calibration_batch(64)
+    return photos[:3], photos[3:6]
+
+
+@pytest.fixture(scope="module")
+def alex_metric(torch_home):
+    write_random_weights(torch_home, ["alexnet"])
+    return _under_session_home(torch_home, lambda: lpips_metric(CONFIG, "cpu"))
+
+
+def _package_model(torch_home, net: str):
+    import lpips
+
+    def build():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return lpips.LPIPS(net=net, version="0.1", verbose=False)
+
+    return _under_session_home(torch_home, build)
+
+
+def _package_lpips(model, pred: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
+    """The package's documented use: model(im0, im1) on images through lpips.im2tensor ([-1, 1])."""
+    import lpips
+
+    im0 = torch.cat([lpips.im2tensor(p.permute(1, 2, 0).numpy()) for p in pred])
+    im1 = torch.cat([lpips.im2tensor(g.permute(1, 2, 0).numpy()) for g in gt])
+    with torch.no_grad():
+        return model(im0, im1).flatten()
+
+
+def test_alexnet_matches_package(alex_metric, images, torch_home):
+    pred, gt = images
+    got = alex_metric(Batch(pred=pred, gt=gt))
+    assert got.dtype == torch.float64 and got.shape == (3,)
+    want = _package_lpips(_package_model(torch_home, "alex"), pred, gt)
+    torch.testing.assert_close(got, want.double(), rtol=0, atol=1e-6)
+    assert (got > 0).all()
+
+
+def test_vgg_matches_package(images, torch_home):
+    write_random_weights(torch_home, ["vgg16"])
+    metric = _under_session_home(torch_home, lambda: lpips_vgg_metric(CONFIG, "cpu"))
+    pred, gt = images
+    got = metric(Batch(pred=pred[:2], gt=gt[:2]))
+    # the metric's own network (a second 528 MB load would double the test's time): this checks
+    # the input conversion and the construction arguments
+    assert (metric.model.pnet_type, metric.model.version, metric.model.lpips) == ("vgg", "0.1", True)
+    want = _package_lpips(metric.model, pred[:2], gt[:2])
+    torch.testing.assert_close(got, want.double(), rtol=0, atol=1e-6)
+
+
+def test_identity_is_zero(alex_metric, images):
+    pred, _ = images
+    assert alex_metric(Batch(pred=pred, gt=pred.clone())).abs().max() == 0
+
+
+def test_batched_equals_one_by_one(alex_metric, images):
+    pred, gt = images
+    batched = alex_metric(Batch(pred=pred, gt=gt))
+    single = torch.cat([alex_metric(Batch(pred=pred[i:i + 1], gt=gt[i:i + 1])) for i in range(len(pred))])
+    torch.testing.assert_close(batched, single, rtol=0, atol=1e-6)
+
+
+def test_input_range():
+    x = to_lpips_range(torch.tensor([0, 255, 128], dtype=torch.uint8).view(1, 3, 1, 1))
+    assert x.dtype == torch.float32
+    torch.testing.assert_close(x.flatten(), torch.tensor([-1.0, 1.0, 128 / 127.5 - 1]))
+
+
+def test_bad_input(alex_metric):
+    model = alex_metric.model
+    ok = torch.zeros(1, 3, 32, 32, dtype=torch.uint8)
+    with pytest.raises(ValueError, match=r"\(1, 3, 32, 31\)"):
+        lpips_distance(model, ok, torch.zeros(1, 3, 32, 31, dtype=torch.uint8))
+    with pytest.raises(ValueError, match=r"at least 31 x 31.*\(1, 3, 30, 30\)"):
+        small = torch.zeros(1, 3, 30, 30, dtype=torch.uint8)
+        lpips_distance(model, small, small)
+    with pytest.raises(TypeError, match="uint8"):
+        lpips_distance(model, ok.float(), ok.float())
+    with pytest.raises(ValueError, match=r"\(3, 32, 32\)"):
+        lpips_distance(model, ok[0], ok[0])
+
+
+def test_missing_backbone_is_one_line(empty_torch_home):
+    with pytest.raises(MissingWeightsError, match="alexnet-owt-7be5be79.pth"):
+        lpips_metric(CONFIG, "cpu")
+
+
+@pytest.mark.parametrize("name, networks", [("lpips", ("alexnet", "lpips_alex_linear")),
+                                            ("lpips_vgg", ("vgg16", "lpips_vgg_linear"))])
+def test_spec(name, networks):
+    spec = get_metric(name)
+    assert (spec.kind, spec.higher_is_better, spec.needs, spec.networks, spec.output) == \
+        ("paired", False, ("gt",), networks, "per_image")
+    assert "version=\"0.1\"" in spec.matches and spec.description

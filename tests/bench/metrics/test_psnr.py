@@ -1,0 +1,109 @@
+import math
+import warnings
+
+import numpy as np
+import pytest
+import skimage.color
+import torch
+from skimage.metrics import peak_signal_noise_ratio
+
+from bench.config import ScoreConfig
+from bench.metrics.base import Batch
+from bench.metrics.psnr import psnr, psnr_ab
+from bench.registry import get_metric
+from tests.helpers import colour_image
+
+
+def _pairs(count: int, height: int, width: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Photo stand-ins and degraded versions of them (noise, a colour cast)."""
+    rng = np.random.default_rng(seed)
+    gt = np.stack([colour_image(seed + i, width, height) for i in range(count)])
+    pred = gt + rng.normal(0, 10, gt.shape) + rng.uniform(-20, 20, (count, 1, 1, 3))
+    pred = np.clip(np.rint(pred), 0, 255).astype(np.uint8)
+    return torch.from_numpy(pred).movedim(-1, 1).contiguous(), torch.from_numpy(gt).movedim(-1, 1).contiguous()
+
+
+def _hwc(image: torch.Tensor) -> np.ndarray:
+    return image.permute(1, 2, 0).numpy()
+
+
+@pytest.mark.parametrize("height, width", [(1, 1), (23, 17), (48, 64)])
+def test_psnr_matches_skimage(height, width):
+    pred, gt = _pairs(3, height, width)
+    values = psnr(pred, gt)
+    assert values.shape == (3,) and values.dtype == torch.float64
+    expected = [peak_signal_noise_ratio(_hwc(g), _hwc(p), data_range=255) for p, g in zip(pred, gt)]
+    np.testing.assert_allclose(values.numpy(), expected, rtol=0, atol=1e-10)
+
+
+def test_psnr_ab_matches_skimage_lab():
+    pred, gt = _pairs(3, 29, 41)
+    ab_pred, ab_gt = ([skimage.color.rgb2lab(_hwc(x))[..., 1:] for x in images] for images in (pred, gt))
+    expected = [peak_signal_noise_ratio(g, p, data_range=255) for p, g in zip(ab_pred, ab_gt)]
+    values = psnr_ab(pred, gt)
+    assert values.shape == (3,) and values.dtype == torch.float64
+    np.testing.assert_allclose(values.numpy(), expected, rtol=0, atol=1e-9)
+
+
+def test_psnr_ab_ignores_lightness_and_scales_with_data_range():
+    pred, gt = _pairs(2, 16, 16)
+    gray = torch.full_like(gt, 90)
+    lighter = torch.full_like(gt, 200)
+    # Grays differ only in L (up to ~1e-3 in ab: the D65 white and the sRGB matrix disagree slightly).
+    assert (psnr(gray, lighter) < 10).all() and (psnr_ab(gray, lighter) > 90).all()
+    assert torch.allclose(psnr_ab(pred, gt, data_range=100.0), psnr_ab(pred, gt) + 20 * math.log10(100 / 255),
+                          rtol=0, atol=1e-10)
+
+
+def test_identical_images_give_inf_like_skimage():
+    pred, gt = _pairs(2, 12, 12)
+    pred[1] = gt[1]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # skimage divides by zero
+        assert math.isinf(peak_signal_noise_ratio(_hwc(gt[1]), _hwc(pred[1]), data_range=255))
+    for metric in (psnr, psnr_ab):
+        values = metric(pred, gt)
+        assert math.isfinite(values[0]) and values[1] == math.inf
+
+
+def test_symmetry_and_known_value():
+    pred, gt = _pairs(2, 20, 30)
+    assert torch.equal(psnr(pred, gt), psnr(gt, pred))
+    assert torch.allclose(psnr_ab(pred, gt), psnr_ab(gt, pred), rtol=0, atol=1e-12)
+    # Every value off by 1: MSE 1, PSNR = 20 log10(255).
+    assert torch.allclose(psnr(gt[:1] // 2 + 1, gt[:1] // 2), torch.tensor([20 * math.log10(255)], dtype=torch.float64))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
+def test_gpu_equals_cpu():
+    pred, gt = _pairs(2, 33, 47)
+    for metric in (psnr, psnr_ab):
+        assert torch.allclose(metric(pred.cuda(), gt.cuda()).cpu(), metric(pred, gt), rtol=0, atol=1e-9)
+
+
+def _zeros(*shape: int, dtype: torch.dtype = torch.uint8) -> torch.Tensor:
+    return torch.zeros(shape, dtype=dtype)
+
+
+@pytest.mark.parametrize("metric", [psnr, psnr_ab])
+@pytest.mark.parametrize("pred, gt, error, message", [
+    (_zeros(1, 4, 8, 8), _zeros(1, 4, 8, 8), ValueError, r"\(1, 4, 8, 8\)"),
+    (_zeros(3, 8, 8), _zeros(3, 8, 8), ValueError, r"\(3, 8, 8\)"),
+    (_zeros(1, 3, 8, 8, dtype=torch.int64), _zeros(1, 3, 8, 8, dtype=torch.int64), TypeError, "int64"),
+    (_zeros(1, 3, 8, 8), _zeros(2, 3, 8, 8), ValueError, r"\(2, 3, 8, 8\)"),
+])
+def test_bad_input(metric, pred, gt, error, message):
+    with pytest.raises(error, match=message):
+        metric(pred, gt)
+
+
+@pytest.mark.parametrize("name, function, matches", [("psnr", psnr, "peak_signal_noise_ratio"),
+                                                     ("psnr_ab", psnr_ab, "rgb2lab")])
+def test_registered_spec(name, function, matches):
+    spec = get_metric(name)
+    assert (spec.kind, spec.higher_is_better, spec.needs, spec.networks, spec.output) == (
+        "paired", True, ("gt",), (), "per_image")
+    assert matches in spec.matches and spec.description
+    pred, gt = _pairs(2, 12, 14)
+    metric = spec.factory(ScoreConfig(), torch.device("cpu"))
+    assert torch.equal(metric(Batch(pred=pred, gt=gt)), function(pred, gt))

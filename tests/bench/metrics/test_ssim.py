@@ -1,0 +1,79 @@
+import numpy as np
+import pytest
+import torch
+from skimage.metrics import structural_similarity
+
+from bench.config import ScoreConfig
+from bench.metrics.base import Batch
+from bench.metrics.ssim import ssim
+from bench.registry import get_metric
+from tests.helpers import colour_image
+
+
+def _pairs(count: int, height: int, width: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Photo stand-ins and degraded versions of them (noise, a colour cast): realistic SSIMs."""
+    rng = np.random.default_rng(seed)
+    gt = np.stack([colour_image(seed + i, width, height) for i in range(count)])
+    pred = gt + rng.normal(0, 20, gt.shape) + rng.uniform(-30, 30, (count, 1, 1, 3))
+    pred = np.clip(np.rint(pred), 0, 255).astype(np.uint8)
+    return torch.from_numpy(pred).movedim(-1, 1).contiguous(), torch.from_numpy(gt).movedim(-1, 1).contiguous()
+
+
+def _skimage_ssim(pred: torch.Tensor, gt: torch.Tensor) -> np.ndarray:
+    return np.array([structural_similarity(g.permute(1, 2, 0).numpy(), p.permute(1, 2, 0).numpy(),
+                                           gaussian_weights=True, sigma=1.5, use_sample_covariance=False,
+                                           data_range=255, channel_axis=-1)
+                     for p, g in zip(pred, gt)])
+
+
+@pytest.mark.parametrize("height, width", [(11, 11), (11, 30), (23, 17), (64, 64), (45, 97)])
+def test_matches_skimage_batched(height, width):
+    pred, gt = _pairs(3, height, width)
+    values = ssim(pred, gt)
+    assert values.shape == (3,) and values.dtype == torch.float64
+    np.testing.assert_allclose(values.numpy(), _skimage_ssim(pred, gt), rtol=0, atol=1e-5)
+
+
+def test_matches_skimage_on_unrelated_noise():
+    generator = torch.Generator().manual_seed(0)
+    pred, gt = (torch.randint(0, 256, (4, 3, 31, 40), generator=generator, dtype=torch.uint8) for _ in range(2))
+    np.testing.assert_allclose(ssim(pred, gt).numpy(), _skimage_ssim(pred, gt), rtol=0, atol=1e-5)
+
+
+def test_identity_symmetry_and_batch_independence():
+    pred, gt = _pairs(3, 40, 52)
+    assert torch.allclose(ssim(gt, gt), torch.ones(3, dtype=torch.float64), rtol=0, atol=1e-12)
+    assert torch.allclose(ssim(pred, gt), ssim(gt, pred), rtol=0, atol=1e-12)
+    assert torch.allclose(ssim(pred[1:2], gt[1:2]), ssim(pred, gt)[1:2], rtol=0, atol=1e-12)
+    assert (ssim(pred, gt) < 1).all()
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
+def test_gpu_equals_cpu():
+    pred, gt = _pairs(2, 33, 47)
+    assert torch.allclose(ssim(pred.cuda(), gt.cuda()).cpu(), ssim(pred, gt), rtol=0, atol=1e-12)
+
+
+def _zeros(*shape: int, dtype: torch.dtype = torch.uint8) -> torch.Tensor:
+    return torch.zeros(shape, dtype=dtype)
+
+
+@pytest.mark.parametrize("pred, gt, error, message", [
+    (_zeros(1, 1, 16, 16), _zeros(1, 1, 16, 16), ValueError, r"\(1, 1, 16, 16\)"),
+    (_zeros(1, 3, 16, 16, dtype=torch.float32), _zeros(1, 3, 16, 16), TypeError, "float32"),
+    (_zeros(1, 3, 16, 16), _zeros(1, 3, 16, 17), ValueError, r"\(1, 3, 16, 17\)"),
+    (_zeros(1, 3, 10, 16), _zeros(1, 3, 10, 16), ValueError, "11x11"),
+])
+def test_bad_input(pred, gt, error, message):
+    with pytest.raises(error, match=message):
+        ssim(pred, gt)
+
+
+def test_registered_spec():
+    spec = get_metric("ssim")
+    assert (spec.kind, spec.higher_is_better, spec.needs, spec.networks, spec.output) == (
+        "paired", True, ("gt",), (), "per_image")
+    assert "structural_similarity" in spec.matches and spec.description
+    pred, gt = _pairs(2, 20, 24)
+    metric = spec.factory(ScoreConfig(), torch.device("cpu"))
+    assert torch.equal(metric(Batch(pred=pred, gt=gt)), ssim(pred, gt))

@@ -1,0 +1,278 @@
+"""The scorer: one pass, exact per-image values, object crops, caching, resume, bad input."""
+
+import json
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+from skimage.metrics import structural_similarity
+
+import bench.scorer as scorer_module
+from bench import compare, score
+from bench.core.errors import ColorbenchError, ImageReadError
+from bench.core.images import read_rgb, write_png
+from bench.pairs_io import bbox_of
+from bench.registry import MetricSpec
+from pairing import build_image_level, build_object_level
+from tests.helpers import assert_one_line_error
+
+FAST = ["ssim", "psnr", "delta_his", "colorfulness"]
+
+
+@pytest.fixture(scope="module")
+def image_split(tiny_coco, tmp_path_factory):
+    split = build_image_level(tiny_coco[0], features="histogram", top_k=1, synthetic=1, workers=0, progress=False)
+    path = split.save(tmp_path_factory.mktemp("split") / "image.parquet")
+    return split, path
+
+
+@pytest.fixture(scope="module")
+def object_split(tiny_coco, tmp_path_factory):
+    split = build_object_level(tiny_coco[0], tiny_coco[1], refs=1, synthetic=1, workers=0, progress=False)
+    return split, split.save(tmp_path_factory.mktemp("split") / "object.parquet")
+
+
+def write_outputs(split, folder, transform=lambda rgb, row: rgb):
+    folder.mkdir(parents=True, exist_ok=True)
+    for row in split.table.itertuples():
+        gt = read_rgb(split.target_file(row))
+        write_png(folder / f"{row.pair_id}.png", transform(gt, row))
+    return folder
+
+
+def shifted(rgb, row):
+    """A plausible, imperfect output: the ground truth with a colour cast."""
+    return np.clip(rgb.astype(int) + [12, -8, 5], 0, 255).astype(np.uint8)
+
+
+def test_oracle_scores_perfectly_and_files_are_written(image_split, tmp_path):
+    split, path = image_split
+    pred = write_outputs(split, tmp_path / "oracle")
+    result = score(path, pred, metrics=FAST, out_dir=tmp_path / "out", workers=0, progress=False)
+    table = pd.read_parquet(tmp_path / "out" / "per_image.parquet")
+    assert table.pair_id.tolist() == split.table.pair_id.tolist()
+    assert np.allclose(table.ssim, 1.0) and np.isinf(table.psnr).all() and np.allclose(table.delta_his, 0.0)
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary == json.loads(json.dumps(result.summary))
+    assert summary["split_id"] == split.split_id and summary["method"] == "oracle"
+    assert summary["metrics"]["ssim"]["value"] == pytest.approx(1.0) and summary["metrics"]["ssim"]["n"] == len(table)
+    assert summary["metrics"]["psnr"]["value"] == "inf" and summary["metrics"]["psnr"]["direction"] == "higher"
+    assert summary["metrics"]["delta_his"]["direction"] == "lower"
+    assert summary["meta"]["colorbench_version"] and summary["meta"]["device"] == "cpu"
+
+
+def test_per_image_values_equal_the_anchor(image_split, tmp_path):
+    split, path = image_split
+    pred = write_outputs(split, tmp_path / "cast", shifted)
+    result = score(path, pred, metrics=["ssim"], workers=0, progress=False, batch_size=3)
+    for row, value in zip(split.table.itertuples(), result.per_image.ssim):
+        gt = read_rgb(split.target_file(row))
+        expected = structural_similarity(gt, shifted(gt, row), gaussian_weights=True, sigma=1.5,
+                                         use_sample_covariance=False, data_range=255, channel_axis=-1)
+        assert value == pytest.approx(expected, abs=1e-5)
+    lo, hi = result.summary["metrics"]["ssim"]["ci95"]
+    assert lo <= result.summary["metrics"]["ssim"]["value"] <= hi
+
+
+def test_object_level_scores_the_crops(object_split, tmp_path):
+    split, path = object_split
+    pred = write_outputs(split, tmp_path / "cast", shifted)
+    result = score(path, pred, metrics=["ssim"], level="both", workers=0, progress=False)
+    assert {"ssim", "ssim@object"} <= set(result.per_image.columns)
+    assert result.summary["level"] == "both" and "ssim@object" in result.summary["metrics"]
+    from bench.core.coco import decode_rle
+
+    for row, value in zip(split.table.itertuples(), result.per_image["ssim@object"]):
+        top, bottom, left, right = bbox_of(decode_rle(row.target_mask))
+        gt = read_rgb(split.target_file(row))[top:bottom, left:right]
+        expected = structural_similarity(gt, shifted(gt, row), gaussian_weights=True, sigma=1.5,
+                                         use_sample_covariance=False, data_range=255, channel_axis=-1)
+        assert value == pytest.approx(expected, abs=1e-5)
+    only = score(path, pred, metrics=["ssim"], level="object", workers=0, progress=False)
+    assert list(only.per_image.columns) == ["pair_id", "ssim@object"]
+
+
+def test_object_level_on_an_image_split_is_an_error(image_split, tmp_path):
+    split, path = image_split
+    with pytest.raises(ColorbenchError, match="needs an object-level split"):
+        score(path, write_outputs(split, tmp_path / "p"), metrics=["ssim"], level="object", progress=False)
+
+
+def test_missing_outputs(image_split, tmp_path):
+    split, path = image_split
+    pred = write_outputs(split, tmp_path / "p")
+    for pid in split.table.pair_id[:4]:
+        (pred / f"{pid}.png").unlink()
+    with pytest.raises(ColorbenchError, match=rf"4 of {len(split.table)} outputs are missing.*first: "):
+        score(path, pred, metrics=["ssim"], workers=0, progress=False)
+    warnings = []
+    result = score(path, pred, metrics=["ssim"], workers=0, progress=False, allow_missing=True, warn=warnings.append)
+    assert len(result.per_image) == len(split.table) - 4 and result.summary["meta"]["pairs_missing"] == 4
+    assert any("4 outputs missing" in w for w in warnings)
+
+
+def test_extra_files_are_ignored_with_a_warning(image_split, tmp_path):
+    split, path = image_split
+    pred = write_outputs(split, tmp_path / "p")
+    write_png(pred / "not_a_pair.png", np.zeros((4, 4, 3), np.uint8))
+    warnings = []
+    score(path, pred, metrics=["psnr"], workers=0, progress=False, warn=warnings.append)
+    assert any("not pairs of this split" in w for w in warnings)
+
+
+def test_size_mismatch_needs_resize(image_split, tmp_path):
+    split, path = image_split
+    pred = write_outputs(split, tmp_path / "p", lambda rgb, row: rgb[::2, ::2].copy())
+    with pytest.raises(ColorbenchError, match="is 200x128 but its target is 400x256.*--resize"):
+        score(path, pred, metrics=["ssim"], workers=0, progress=False)
+    result = score(path, pred, metrics=["ssim"], workers=0, progress=False, resize=True, warn=lambda m: None)
+    assert result.summary["meta"]["converted_or_resized"] == len(split.table)
+    assert (result.per_image.ssim > 0.5).all()
+
+
+def test_gray_rgba_and_16bit_outputs_are_converted_with_a_warning(image_split, tmp_path):
+    split, path = image_split
+    pred = write_outputs(split, tmp_path / "p")
+    first, second = split.table.pair_id[:2]
+    Image.open(pred / f"{first}.png").convert("L").save(pred / f"{first}.png")
+    Image.open(pred / f"{second}.png").convert("RGBA").save(pred / f"{second}.png")
+    warnings = []
+    result = score(path, pred, metrics=["ssim"], workers=0, progress=False, warn=warnings.append)
+    assert any(f"{first}.png: L output converted" in w for w in warnings)
+    assert any(f"{second}.png: RGBA output converted" in w for w in warnings)
+    assert result.per_image.set_index("pair_id").ssim[second] == pytest.approx(1.0)
+
+
+def test_undecodable_output_names_the_file(image_split, tmp_path):
+    split, path = image_split
+    pred = write_outputs(split, tmp_path / "p")
+    bad = pred / f"{split.table.pair_id.iloc[3]}.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n garbage")
+    with pytest.raises(ImageReadError, match=bad.name):
+        score(path, pred, metrics=["ssim"], workers=0, progress=False)
+
+
+def test_unknown_metric_and_config_key(image_split, tmp_path):
+    split, path = image_split
+    pred = write_outputs(split, tmp_path / "p")
+    with pytest.raises(ColorbenchError, match="unknown metric 'ssin'; did you mean ssim"):
+        score(path, pred, metrics=["ssin"], progress=False)
+    with pytest.raises(ColorbenchError, match="unknown metric setting"):
+        score(path, pred, metrics=["ssim"], config={"lpips_h": 0.1}, progress=False)
+
+
+class _Interrupt(Exception):
+    pass
+
+
+def test_resume_loses_and_duplicates_nothing(image_split, tmp_path, monkeypatch):
+    split, path = image_split
+    pred = write_outputs(split, tmp_path / "p", shifted)
+    full = score(path, pred, metrics=["ssim", "psnr"], workers=0, progress=False, batch_size=2)
+    calls = {"n": 0}
+    real_ssim = scorer_module.get_metric("ssim")
+
+    def flaky_factory(config, device):
+        inner = real_ssim.factory(config, device)
+
+        def metric(batch):
+            calls["n"] += 1
+            if calls["n"] == 3:
+                raise _Interrupt
+            return inner(batch)
+
+        return metric
+
+    monkeypatch.setattr(scorer_module, "_CHECKPOINT_SECONDS", 0.0)
+    monkeypatch.setitem(scorer_module.get_metric.__globals__["_REGISTRY"], "ssim",
+                        MetricSpec(**{**real_ssim.__dict__, "factory": flaky_factory}))
+    out = tmp_path / "out"
+    with pytest.raises(_Interrupt):
+        score(path, pred, metrics=["ssim", "psnr"], out_dir=out, workers=0, progress=False, batch_size=2)
+    assert (out / ".partial" / "state.npz").is_file() and not (out / "summary.json").exists()
+    done_before = len(np.load(out / ".partial" / "state.npz")["pairs"])
+    assert 0 < done_before < len(split.table)
+    resumed = score(path, pred, metrics=["ssim", "psnr"], out_dir=out, workers=0, progress=False, batch_size=2,
+                    resume=True)
+    pd.testing.assert_frame_equal(resumed.per_image, full.per_image)
+    assert not (out / ".partial").exists()
+    assert calls["n"] >= 3
+
+
+def test_resume_with_other_settings_is_refused(image_split, tmp_path, monkeypatch):
+    split, path = image_split
+    pred = write_outputs(split, tmp_path / "p")
+    out = tmp_path / "out"
+    checkpoint = scorer_module._Checkpoint(out / ".partial", {"split_id": "something else"})
+    checkpoint.save(scorer_module._State())
+    with pytest.raises(ColorbenchError, match="interrupted run with other settings"):
+        score(path, pred, metrics=["ssim"], out_dir=out, resume=True, workers=0, progress=False)
+
+
+class _CountingSetMetric:
+    """A per-set metric that counts extractions: for the ground-truth feature cache."""
+
+    calls = {"pred": 0, "gt": 0}
+
+    def __init__(self, config, device):
+        pass
+
+    def record(self):
+        return {"name": "counting", "version": 1}
+
+    def extract(self, images):
+        return images.double().mean(dim=(2, 3)).cpu().numpy()
+
+    def compute(self, pred, gt):
+        return {"value": float(np.abs(pred.mean(0) - gt.mean(0)).sum())}
+
+
+def test_ground_truth_features_are_cached_per_split(image_split, tmp_path, monkeypatch):
+    split, path = image_split
+    extracted = []
+
+    class Counting(_CountingSetMetric):
+        def extract(self, images):
+            extracted.append(len(images))
+            return super().extract(images)
+
+    spec = MetricSpec("counting_set", "distribution", False, ("gt",), (), "per_set", "a test", Counting,
+                      features="counting")
+    monkeypatch.setitem(scorer_module.get_metric.__globals__["_REGISTRY"], "counting_set", spec)
+    first = score(path, write_outputs(split, tmp_path / "a", shifted), metrics=["counting_set"], workers=0,
+                  progress=False)
+    n = len(split.table)
+    assert sum(extracted) == 2 * n  # outputs and ground truths
+    extracted.clear()
+    second = score(path, write_outputs(split, tmp_path / "b"), metrics=["counting_set"], workers=0, progress=False)
+    assert sum(extracted) == n  # only the second method's own outputs
+    assert second.summary["metrics"]["counting_set"]["value"] == pytest.approx(0.0, abs=1e-12)
+    assert first.summary["metrics"]["counting_set"]["value"] > 0
+
+
+def test_compare_paired_methods(image_split, tmp_path):
+    split, path = image_split
+    good = score(path, write_outputs(split, tmp_path / "good"), metrics=["ssim"], workers=0, progress=False)
+    bad = score(path, write_outputs(split, tmp_path / "bad", shifted), metrics=["ssim"], workers=0, progress=False)
+    result = compare(good.per_image, bad.per_image, "ssim", higher_is_better=True, samples=2000)
+    assert result["better"] == "a" and result["diff"] > 0 and result["ci95"][0] > 0
+    assert result["p_value"] < 0.05 and result["n"] == len(split.table)
+    same = compare(good.per_image, good.per_image, "ssim", samples=500)
+    assert same["diff"] == 0 and same["p_value"] == 1.0
+
+
+def test_cli_scores_and_reports_bad_input(image_split, tmp_path, cli):
+    split, path = image_split
+    pred = write_outputs(split, tmp_path / "p", shifted)
+    result = cli("score", "--split", path, "--pred", pred, "--out", tmp_path / "out", "--metrics", "ssim,psnr",
+                 "--workers", "0")
+    assert result.returncode == 0, result.stderr
+    assert "ssim" in result.stdout and (tmp_path / "out" / "summary.json").is_file()
+    (pred / f"{split.table.pair_id.iloc[0]}.png").unlink()
+    assert_one_line_error(cli("score", "--split", path, "--pred", pred, "--out", tmp_path / "o2", "--metrics", "ssim"),
+                          "1 of", "outputs are missing", "--allow-missing")
+    assert_one_line_error(cli("score", "--split", path, "--pred", tmp_path / "nowhere", "--out", tmp_path / "o3"),
+                          "does not exist")
+    shutil.rmtree(tmp_path / "out")
