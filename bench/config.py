@@ -26,9 +26,10 @@ class ScoreConfig:
         lpips_r_side: output and reference are resized to this square side (bilinear, antialiased)
             before VGG19, so the cost does not grow with image size and sizes need not match.
         fid_inf_min_n: smallest subset of FID infinity's line fit (the MSA paper reports 300 and 600;
-            ``None`` = the larger of 50 and N/10, which keeps small demo sets working).
+            ``None`` = max(50, N // 10), capped at N // 2 and at least 2, as the reference's 5,000 of
+            50,000 scaled to any N, so small demo sets still span a factor of two).
         fid_inf_points: number of subset sizes, ``linspace(min_n, N, points)``.
-        fid_inf_repeats: how many times the whole fit is repeated (mean +- std reported).
+        fid_inf_repeats: how many times the whole fit is repeated (mean +- sample std, ddof 1).
         fid_inf_seed: seed of the subset draws.
         his_bins: bins per axis of the ab histograms of delta_his (the SA authors' code: 21).
         his_width: triangular (soft) bin half-width in ab/127 units (the SA authors' code: 0.1).

@@ -41,3 +41,4 @@ def test_api_tour_runs(random_weights, tmp_path, monkeypatch):
     assert namespace["l_net"].shape[1] == 1 and namespace["ab_net"].shape[1] == 2
     assert namespace["path"].name == "vgg19-dcbb9e9d.pth"
     assert (tmp_path / "demo-split.json").is_file() and (tmp_path / "demo-files" / "pairs.csv").is_file()
+    assert namespace["result"].summary["metrics"]["ssim"]["value"] == 1.0

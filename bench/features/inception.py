@@ -38,7 +38,10 @@ class InceptionPool3:
         # with torch.hub (weights_only); passing the path instead would make torch-fidelity call
         # torch.load(weights_only=False).
         self.weights = ensure_weights("inception_fid")
-        self.model = FeatureExtractorInceptionV3("inception-v3-compat", [str(POOL3_DIM)]).to(device)
+        # channels_last lets oneDNN/cuDNN pick faster convolution kernels (1.4x here on CPU); the
+        # features differ from the default layout only by float32 rounding (~1e-6 relative).
+        self.model = FeatureExtractorInceptionV3("inception-v3-compat", [str(POOL3_DIM)]).to(
+            device, memory_format=torch.channels_last)
         self.device = torch.device(device)
         self.batch_size = batch_size
 
@@ -55,7 +58,7 @@ class InceptionPool3:
         return {"network": "inception_fid", "features": f"pool{POOL3_DIM}", "torch_fidelity": fidelity_version,
                 "file": weights.name, "sha256": file_sha256(weights)}
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def __call__(self, images: torch.Tensor) -> np.ndarray:
         """uint8 ``(B, 3, H, W)`` -> ``(B, 2048)`` float64 pool3 features."""
         if not isinstance(images, torch.Tensor) or images.dtype != torch.uint8:
@@ -63,7 +66,8 @@ class InceptionPool3:
             raise TypeError(f"Inception features need a uint8 tensor; got {kind}")
         if images.ndim != 4 or images.shape[1] != 3:
             raise ValueError(f"Inception features need images of shape (B, 3, H, W); got {tuple(images.shape)}")
-        chunks = [self.model(chunk.to(self.device))[0] for chunk in images.split(self.batch_size)]
+        chunks = [self.model(chunk.to(self.device).contiguous(memory_format=torch.channels_last))[0]
+                  for chunk in images.split(self.batch_size)]
         if not chunks:
             return np.zeros((0, POOL3_DIM), dtype=np.float64)
         return torch.cat(chunks).to(torch.float64).cpu().numpy()

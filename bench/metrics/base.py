@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-__all__ = ["Batch"]
+__all__ = ["Batch", "check_images", "check_pair"]
 
 
 @dataclass
@@ -42,3 +42,23 @@ class Batch:
 
     def __len__(self) -> int:
         return self.pred.shape[0]
+
+
+def check_images(images: torch.Tensor, name: str = "images", ndim: int = 4) -> None:
+    """Every metric's input check: a uint8 tensor of shape ``(B, 3, H, W)`` (``ndim=3``:
+    ``(3, H, W)``); TypeError or ValueError naming ``name`` and the shape otherwise."""
+    layout = "(B, 3, H, W)" if ndim == 4 else "(3, H, W)"
+    if not isinstance(images, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor; got {type(images).__name__}")
+    if images.ndim != ndim or images.shape[-3] != 3:
+        raise ValueError(f"{name} must have shape {layout}; got {tuple(images.shape)}")
+    if images.dtype != torch.uint8:
+        raise TypeError(f"{name} must be uint8 in [0, 255]; got dtype {images.dtype}")
+
+
+def check_pair(pred: torch.Tensor, gt: torch.Tensor) -> None:
+    """:func:`check_images` on both, and equal shapes."""
+    check_images(pred, "pred")
+    check_images(gt, "gt")
+    if pred.shape != gt.shape:
+        raise ValueError(f"pred and gt shapes differ: {tuple(pred.shape)} vs {tuple(gt.shape)}")

@@ -23,7 +23,7 @@ from ..config import ScoreConfig
 from ..core.weights import ensure_weights
 from ..features.vgg import IMAGENET_MEAN, IMAGENET_STD
 from ..registry import register_metric
-from .base import Batch
+from .base import Batch, check_images
 
 __all__ = ["NUM_CLASSES", "ImageNetClassifier", "imagenet_eval_transform", "topk_hits"]
 
@@ -45,12 +45,7 @@ def imagenet_eval_transform(images: torch.Tensor, resize: int = 256, crop: int =
     import torchvision.transforms.functional as TF
     from torchvision.transforms import InterpolationMode
 
-    if not isinstance(images, torch.Tensor):
-        raise TypeError(f"images must be a torch.Tensor, got {type(images).__name__}")
-    if images.dim() != 4 or images.shape[1] != 3:
-        raise ValueError(f"images must be (B, 3, H, W), got shape {tuple(images.shape)}")
-    if images.dtype != torch.uint8:
-        raise TypeError(f"images must be uint8, got {images.dtype}")
+    check_images(images)
     x = TF.resize(images, [resize], interpolation=InterpolationMode.BILINEAR, antialias=True)
     x = TF.center_crop(x, [crop])
     x = TF.convert_image_dtype(x, torch.float)

@@ -20,20 +20,12 @@ from __future__ import annotations
 import torch
 
 from ..registry import register_metric
+from .base import check_images
 
 __all__ = ["colorfulness", "colorfulness_diff"]
 
 #: Weight of the mean term (Hasler & Süsstrunk's fit to their psychophysical data).
 MEAN_WEIGHT = 0.3
-
-
-def _check_images(images: torch.Tensor, name: str) -> None:
-    if not isinstance(images, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor; got {type(images).__name__}")
-    if images.ndim != 4 or images.shape[1] != 3:
-        raise ValueError(f"{name} must have shape (B, 3, H, W); got {tuple(images.shape)}")
-    if images.dtype != torch.uint8:
-        raise TypeError(f"{name} must be uint8 in [0, 255]; got dtype {images.dtype}")
 
 
 def colorfulness(images: torch.Tensor) -> torch.Tensor:
@@ -45,7 +37,7 @@ def colorfulness(images: torch.Tensor) -> torch.Tensor:
     Returns:
         ``(B,)`` float64 >= 0 on the images' device; 0 for a gray image.
     """
-    _check_images(images, "images")
+    check_images(images, "images")
     r, g, b = images.to(torch.float64).flatten(2).unbind(dim=1)
     rg = r - g
     yb = 0.5 * (r + g) - b
@@ -64,8 +56,8 @@ def colorfulness_diff(pred: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
     Returns:
         ``(B,)`` float64 >= 0 on the inputs' device; 0 for identical images.
     """
-    _check_images(pred, "pred")
-    _check_images(gt, "gt")
+    check_images(pred, "pred")
+    check_images(gt, "gt")
     if pred.shape[0] != gt.shape[0]:
         raise ValueError(f"pred and gt batch sizes differ: {tuple(pred.shape)} vs {tuple(gt.shape)}")
     return (colorfulness(pred) - colorfulness(gt)).abs()

@@ -38,7 +38,7 @@ import torch.nn.functional as F
 from ..config import ScoreConfig
 from ..features.vgg import VGGFeatures
 from ..registry import register_metric
-from .base import Batch
+from .base import Batch, check_images
 
 __all__ = ["LpipsR", "contextual_distance", "contextual_similarity", "lpips_r_from_features", "resize_square"]
 
@@ -112,12 +112,7 @@ def lpips_r_from_features(pred_features: dict[str, torch.Tensor], ref_features: 
 
 def resize_square(images: torch.Tensor, side: int) -> torch.Tensor:
     """uint8 ``(B, 3, H, W)`` -> float32 RGB in [0, 1], ``(B, 3, side, side)``, bilinear, antialiased."""
-    if not isinstance(images, torch.Tensor):
-        raise TypeError(f"images must be a torch.Tensor, got {type(images).__name__}")
-    if images.dim() != 4 or images.shape[1] != 3:
-        raise ValueError(f"images must be (B, 3, H, W), got shape {tuple(images.shape)}")
-    if images.dtype != torch.uint8:
-        raise TypeError(f"images must be uint8, got {images.dtype}")
+    check_images(images)
     return F.interpolate(images.float() / 255.0, size=(side, side), mode="bilinear", align_corners=False,
                          antialias=True)
 

@@ -28,21 +28,12 @@ import torch
 
 from ..core.color import uint8_rgb_to_lab
 from ..registry import register_metric
+from .base import check_images
 
 __all__ = ["AB_SCALE", "ab_histogram", "delta_his", "histogram_intersection"]
 
 #: ab is divided by this before binning, mapping the 8-bit ab span onto [-1, 1] (the SA code's scale).
 AB_SCALE = 127.0
-
-
-def _check_images(images: torch.Tensor, name: str, ndim: int = 4) -> None:
-    layout = "(B, 3, H, W)" if ndim == 4 else "(3, H, W)"
-    if not isinstance(images, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor; got {type(images).__name__}")
-    if images.ndim != ndim or images.shape[-3] != 3:
-        raise ValueError(f"{name} must have shape {layout}; got {tuple(images.shape)}")
-    if images.dtype != torch.uint8:
-        raise TypeError(f"{name} must be uint8 in [0, 255]; got dtype {images.dtype}")
 
 
 def _triangular_weights(values: torch.Tensor, bins: int, width: float) -> torch.Tensor:
@@ -85,7 +76,7 @@ def ab_histogram(images: torch.Tensor, bins: int = 21, width: float = 0.1) -> to
     Returns:
         ``(B, bins, bins)`` float64 (a along dim 1, b along dim 2), each summing to 1.
     """
-    _check_images(images, "images")
+    check_images(images, "images")
     ab = uint8_rgb_to_lab(images)[:, 1:].flatten(2) / AB_SCALE  # (B, 2, N)
     index_a, weight_a = _nonzero_bins(ab[:, 0], bins, width)
     index_b, weight_b = _nonzero_bins(ab[:, 1], bins, width)
@@ -106,7 +97,7 @@ def _reference_histograms(references: list[torch.Tensor], bins: int, width: floa
     """Histograms of references of possibly different sizes, ``(B, bins, bins)``; references of
     one size are computed together."""
     for i, reference in enumerate(references):
-        _check_images(reference, f"references[{i}]", ndim=3)
+        check_images(reference, f"references[{i}]", ndim=3)
     by_size: dict[tuple[int, ...], list[int]] = {}
     for i, reference in enumerate(references):
         by_size.setdefault(tuple(reference.shape), []).append(i)
@@ -131,8 +122,8 @@ def delta_his(pred: torch.Tensor, gt: torch.Tensor, references: list[torch.Tenso
     Returns:
         ``(B,)`` float64 in [0, 1] on the inputs' device; 0 when ``pred`` equals ``gt``.
     """
-    _check_images(pred, "pred")
-    _check_images(gt, "gt")
+    check_images(pred, "pred")
+    check_images(gt, "gt")
     if pred.shape != gt.shape:
         raise ValueError(f"pred and gt shapes differ: {tuple(pred.shape)} vs {tuple(gt.shape)}")
     if not isinstance(references, (list, tuple)) or len(references) != pred.shape[0]:

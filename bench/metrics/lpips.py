@@ -15,7 +15,7 @@ import torch
 
 from ..core.weights import ensure_weights
 from ..registry import register_metric
-from .base import Batch
+from .base import Batch, check_images
 
 __all__ = ["Lpips", "load_lpips", "lpips_distance", "to_lpips_range"]
 
@@ -28,18 +28,9 @@ _NETS = {"alexnet": ("alex", "alexnet", "lpips_alex_linear"),
 _MIN_SIDE = {"alex": 31, "vgg": 16}
 
 
-def _check_images(name: str, images: torch.Tensor) -> None:
-    if not isinstance(images, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(images).__name__}")
-    if images.dim() != 4 or images.shape[1] != 3:
-        raise ValueError(f"{name} must be (B, 3, H, W), got shape {tuple(images.shape)}")
-    if images.dtype != torch.uint8:
-        raise TypeError(f"{name} must be uint8, got {images.dtype}")
-
-
 def to_lpips_range(images: torch.Tensor) -> torch.Tensor:
     """uint8 ``(B, 3, H, W)`` -> float32 in [-1, 1] (``x / 127.5 - 1``), the package's input range."""
-    _check_images("images", images)
+    check_images(images, "images")
     return images.float() / 127.5 - 1.0
 
 
@@ -75,8 +66,8 @@ def lpips_distance(model: torch.nn.Module, pred: torch.Tensor, gt: torch.Tensor)
         ``(B,)`` float64 (computed in float32, as the package does), >= 0, 0 for identical images;
         the spatial average of the per-layer weighted squared differences of unit-normalised features.
     """
-    _check_images("pred", pred)
-    _check_images("gt", gt)
+    check_images(pred, "pred")
+    check_images(gt, "gt")
     if pred.shape != gt.shape:
         raise ValueError(f"pred and gt must have the same shape, got {tuple(pred.shape)} and {tuple(gt.shape)}")
     min_side = _MIN_SIDE.get(getattr(model, "pnet_type", ""), 1)

@@ -24,24 +24,13 @@ import torch
 
 from ..core.color import rgb_to_lab
 from ..registry import register_metric
+from .base import check_pair
 
 __all__ = ["AB_DATA_RANGE", "DATA_RANGE", "psnr", "psnr_ab"]
 
 DATA_RANGE = 255.0
 #: Default peak of psnr_ab: the span of ab in its usual 8-bit encoding, [-128, 127].
 AB_DATA_RANGE = 255.0
-
-
-def _check_pair(pred: torch.Tensor, gt: torch.Tensor) -> None:
-    for name, image in (("pred", pred), ("gt", gt)):
-        if not isinstance(image, torch.Tensor):
-            raise TypeError(f"{name} must be a torch.Tensor; got {type(image).__name__}")
-        if image.ndim != 4 or image.shape[1] != 3:
-            raise ValueError(f"{name} must have shape (B, 3, H, W); got {tuple(image.shape)}")
-        if image.dtype != torch.uint8:
-            raise TypeError(f"{name} must be uint8 in [0, 255]; got dtype {image.dtype}")
-    if pred.shape != gt.shape:
-        raise ValueError(f"pred and gt shapes differ: {tuple(pred.shape)} vs {tuple(gt.shape)}")
 
 
 def _psnr(pred: torch.Tensor, gt: torch.Tensor, data_range: float) -> torch.Tensor:
@@ -60,7 +49,7 @@ def psnr(pred: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
     Returns:
         ``(B,)`` float64 in dB on the inputs' device; ``+inf`` for identical images.
     """
-    _check_pair(pred, gt)
+    check_pair(pred, gt)
     return _psnr(pred.to(torch.float64), gt.to(torch.float64), DATA_RANGE)
 
 
@@ -80,7 +69,7 @@ def psnr_ab(pred: torch.Tensor, gt: torch.Tensor, data_range: float = AB_DATA_RA
     Returns:
         ``(B,)`` float64 in dB on the inputs' device; ``+inf`` when the ab channels are identical.
     """
-    _check_pair(pred, gt)
+    check_pair(pred, gt)
     return _psnr(_ab(pred), _ab(gt), data_range)
 
 

@@ -22,9 +22,9 @@ Images must be at least 11 x 11 (skimage raises for smaller ones too).
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
 from ..registry import register_metric
+from .base import check_pair
 
 __all__ = ["ssim"]
 
@@ -38,15 +38,7 @@ WIN_SIZE = 2 * RADIUS + 1
 
 
 def _check_pair(pred: torch.Tensor, gt: torch.Tensor) -> None:
-    for name, image in (("pred", pred), ("gt", gt)):
-        if not isinstance(image, torch.Tensor):
-            raise TypeError(f"{name} must be a torch.Tensor; got {type(image).__name__}")
-        if image.ndim != 4 or image.shape[1] != 3:
-            raise ValueError(f"{name} must have shape (B, 3, H, W); got {tuple(image.shape)}")
-        if image.dtype != torch.uint8:
-            raise TypeError(f"{name} must be uint8 in [0, 255]; got dtype {image.dtype}")
-    if pred.shape != gt.shape:
-        raise ValueError(f"pred and gt shapes differ: {tuple(pred.shape)} vs {tuple(gt.shape)}")
+    check_pair(pred, gt)
     if min(pred.shape[-2:]) < WIN_SIZE:
         raise ValueError(f"SSIM needs images of at least {WIN_SIZE}x{WIN_SIZE}; got {tuple(pred.shape)}")
 
@@ -58,13 +50,21 @@ def _gaussian_taps(device: torch.device) -> torch.Tensor:
     return taps / taps.sum()
 
 
+def _filter_valid(maps: torch.Tensor, taps: torch.Tensor, dim: int) -> torch.Tensor:
+    """1-D correlation with ``taps`` along ``dim``, valid positions only, as a sum of shifted
+    slices: float64 convolutions have no fast CPU kernel, while these 11 multiply-adds are
+    plain vectorised array arithmetic (about 15x faster than ``conv2d`` in float64 here)."""
+    size = maps.shape[dim] - len(taps) + 1
+    out = maps.narrow(dim, 0, size) * taps[0]
+    for k in range(1, len(taps)):
+        out.add_(maps.narrow(dim, k, size), alpha=float(taps[k]))
+    return out
+
+
 def _local_mean(maps: torch.Tensor, taps: torch.Tensor) -> torch.Tensor:
-    """Gaussian-weighted local means of ``(N, C, H, W)`` maps over valid positions only:
-    ``(N, C, H - 2r, W - 2r)``, filtering each channel separately (rows, then columns)."""
-    channels = maps.shape[1]
-    rows = taps.view(1, 1, -1, 1).expand(channels, 1, -1, 1)
-    cols = taps.view(1, 1, 1, -1).expand(channels, 1, 1, -1)
-    return F.conv2d(F.conv2d(maps, rows, groups=channels), cols, groups=channels)
+    """Gaussian-weighted local means of ``(..., H, W)`` maps over valid positions only:
+    ``(..., H - 2r, W - 2r)``, rows then columns (the Gaussian is separable)."""
+    return _filter_valid(_filter_valid(maps, taps, -2), taps, -1)
 
 
 def ssim(pred: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:

@@ -276,3 +276,32 @@ def test_cli_scores_and_reports_bad_input(image_split, tmp_path, cli):
     assert_one_line_error(cli("score", "--split", path, "--pred", tmp_path / "nowhere", "--out", tmp_path / "o3"),
                           "does not exist")
     shutil.rmtree(tmp_path / "out")
+
+
+def test_cli_undecodable_and_wrong_size_outputs(image_split, tmp_path, cli):
+    split, path = image_split
+    pred = write_outputs(split, tmp_path / "p")
+    bad = pred / f"{split.table.pair_id.iloc[2]}.png"
+    bad.write_bytes(b"not a png")
+    assert_one_line_error(cli("score", "--split", path, "--pred", pred, "--out", tmp_path / "o", "--metrics", "ssim"),
+                          str(bad), "cannot decode")
+    write_png(bad, np.zeros((10, 10, 3), np.uint8))
+    assert_one_line_error(cli("score", "--split", path, "--pred", pred, "--out", tmp_path / "o", "--metrics", "ssim"),
+                          bad.name, "is 10x10 but its target is", "--resize")
+    resized = cli("score", "--split", path, "--pred", pred, "--out", tmp_path / "o", "--metrics", "ssim", "--resize")
+    assert resized.returncode == 0 and "resized" in resized.stderr
+    assert not (tmp_path / "o" / ".partial").exists()
+
+
+def test_cli_missing_network_named_when_asked_skipped_by_default(image_split, tmp_path, cli, empty_torch_home):
+    split, path = image_split
+    pred = write_outputs(split, tmp_path / "p")
+    assert_one_line_error(cli("score", "--split", path, "--pred", pred, "--out", tmp_path / "o", "--metrics", "lpips"),
+                          "alexnet-owt-7be5be79.pth")
+    result = cli("score", "--split", path, "--pred", pred, "--out", tmp_path / "o", "--workers", "0")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads((tmp_path / "o" / "summary.json").read_text())
+    assert {"lpips", "fid", "fid_inf", "lpips_r"} <= set(summary["skipped"])
+    assert "vgg19-dcbb9e9d.pth" in summary["skipped"]["lpips_r"]
+    assert "lpips" not in summary["metrics"] and "ssim" in summary["metrics"]
+    assert summary["skipped"]["top1"] == "the split has no class labels"
