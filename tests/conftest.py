@@ -43,6 +43,22 @@ def _isolated_environment(monkeypatch, torch_home):
     monkeypatch.setenv("MPLBACKEND", "Agg")
 
 
+@pytest.fixture(scope="session")
+def build_offline(torch_home):
+    """``build_offline(names, build)``: write the random stand-ins for ``names``, then call
+    ``build()`` under the session's offline TORCH_HOME. For module-scoped fixtures that load a
+    network once per file; they cannot use the per-test environment above."""
+
+    def build_with(names, build):
+        write_random_weights(torch_home, names)
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("TORCH_HOME", str(torch_home))
+            patch.setenv(OFFLINE_ENV, "1")
+            return build()
+
+    return build_with
+
+
 @pytest.fixture
 def random_weights(torch_home):
     """Call with network names (see ``bench.core.weights.WEIGHTS``) to have their random

@@ -14,7 +14,6 @@ import torch
 
 from bench.config import ScoreConfig
 from bench.core.errors import MissingWeightsError
-from bench.core.weights import OFFLINE_ENV
 from bench.metrics.base import Batch
 from bench.metrics.classification import (
     imagenet_eval_transform,
@@ -23,19 +22,15 @@ from bench.metrics.classification import (
     topk_hits,
 )
 from bench.registry import get_metric
-from bench.testing import calibration_batch, write_random_weights
+from bench.testing import calibration_batch
 
 CONFIG = ScoreConfig()
 
 
 @pytest.fixture(scope="module")
-def metrics(torch_home):
+def metrics(build_offline):
     """top1 and top5 (one ResNet-101 load) for the module, under the session's offline TORCH_HOME."""
-    write_random_weights(torch_home, ["resnet101"])
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("TORCH_HOME", str(torch_home))
-        patch.setenv(OFFLINE_ENV, "1")
-        return top1_metric(CONFIG, "cpu"), top5_metric(CONFIG, "cpu")
+    return build_offline(["resnet101"], lambda: (top1_metric(CONFIG, "cpu"), top5_metric(CONFIG, "cpu")))
 
 
 @pytest.fixture(scope="module")

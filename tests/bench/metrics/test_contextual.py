@@ -14,7 +14,6 @@ import torch
 
 from bench.config import ScoreConfig
 from bench.core.errors import MissingWeightsError
-from bench.core.weights import OFFLINE_ENV
 from bench.metrics import contextual
 from bench.metrics.base import Batch
 from bench.metrics.contextual import (
@@ -25,7 +24,7 @@ from bench.metrics.contextual import (
     resize_square,
 )
 from bench.registry import get_metric
-from bench.testing import calibration_batch, write_random_weights
+from bench.testing import calibration_batch
 
 SIDE = 64
 CONFIG = ScoreConfig(lpips_r_side=SIDE)
@@ -53,13 +52,9 @@ def images():
 
 
 @pytest.fixture(scope="module")
-def metric(torch_home):
+def metric(build_offline):
     """One metric (one VGG19 load) for the whole module, under the session's offline TORCH_HOME."""
-    write_random_weights(torch_home, ["vgg19"])
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("TORCH_HOME", str(torch_home))
-        patch.setenv(OFFLINE_ENV, "1")
-        return lpips_r_metric(CONFIG, "cpu")
+    return build_offline(["vgg19"], lambda: lpips_r_metric(CONFIG, "cpu"))
 
 
 @pytest.fixture(scope="module")

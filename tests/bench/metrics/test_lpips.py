@@ -13,7 +13,6 @@ import torch
 
 from bench.config import ScoreConfig
 from bench.core.errors import MissingWeightsError
-from bench.core.weights import OFFLINE_ENV
 from bench.metrics.base import Batch
 from bench.metrics.lpips import (
     lpips_distance,
@@ -22,17 +21,9 @@ from bench.metrics.lpips import (
     to_lpips_range,
 )
 from bench.registry import get_metric
-from bench.testing import calibration_batch, write_random_weights
+from bench.testing import calibration_batch
 
 CONFIG = ScoreConfig()
-
-
-def _under_session_home(torch_home, build):
-    """Build a metric under the session's offline TORCH_HOME (module fixtures cannot monkeypatch)."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("TORCH_HOME", str(torch_home))
-        patch.setenv(OFFLINE_ENV, "1")
-        return build()
 
 
 @pytest.fixture(scope="module")
@@ -42,12 +33,11 @@ def images():
 
 
 @pytest.fixture(scope="module")
-def alex_metric(torch_home):
-    write_random_weights(torch_home, ["alexnet"])
-    return _under_session_home(torch_home, lambda: lpips_metric(CONFIG, "cpu"))
+def alex_metric(build_offline):
+    return build_offline(["alexnet"], lambda: lpips_metric(CONFIG, "cpu"))
 
 
-def _package_model(torch_home, net: str):
+def _package_model(build_offline, net: str):
     import lpips
 
     def build():
@@ -55,7 +45,7 @@ def _package_model(torch_home, net: str):
             warnings.simplefilter("ignore")
             return lpips.LPIPS(net=net, version="0.1", verbose=False)
 
-    return _under_session_home(torch_home, build)
+    return build_offline([], build)
 
 
 def _package_lpips(model, pred: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
@@ -68,18 +58,17 @@ def _package_lpips(model, pred: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
         return model(im0, im1).flatten()
 
 
-def test_alexnet_matches_package(alex_metric, images, torch_home):
+def test_alexnet_matches_package(alex_metric, images, build_offline):
     pred, gt = images
     got = alex_metric(Batch(pred=pred, gt=gt))
     assert got.dtype == torch.float64 and got.shape == (3,)
-    want = _package_lpips(_package_model(torch_home, "alex"), pred, gt)
+    want = _package_lpips(_package_model(build_offline, "alex"), pred, gt)
     torch.testing.assert_close(got, want.double(), rtol=0, atol=1e-6)
     assert (got > 0).all()
 
 
-def test_vgg_matches_package(images, torch_home):
-    write_random_weights(torch_home, ["vgg16"])
-    metric = _under_session_home(torch_home, lambda: lpips_vgg_metric(CONFIG, "cpu"))
+def test_vgg_matches_package(images, build_offline):
+    metric = build_offline(["vgg16"], lambda: lpips_vgg_metric(CONFIG, "cpu"))
     pred, gt = images
     got = metric(Batch(pred=pred[:2], gt=gt[:2]))
     # the metric's own network (a second 528 MB load would double the test's time): this checks
