@@ -26,6 +26,19 @@ def colour_image(seed: int, width: int = WIDTH, height: int = HEIGHT) -> np.ndar
     return np.clip(image, 0, 255).astype(np.uint8)
 
 
+def degraded_pairs(count: int, height: int, width: int, seed: int = 0, noise: float = 20.0,
+                   cast: float = 30.0):
+    """``(pred, gt)`` uint8 ``(B, 3, H, W)`` tensors: photo stand-ins and degraded versions of
+    them (Gaussian noise of std ``noise``, a per-image colour cast up to ``cast``)."""
+    import torch
+
+    rng = np.random.default_rng(seed)
+    gt = np.stack([colour_image(seed + i, width, height) for i in range(count)])
+    pred = gt + rng.normal(0, noise, gt.shape) + rng.uniform(-cast, cast, (count, 1, 1, 3))
+    pred = np.clip(np.rint(pred), 0, 255).astype(np.uint8)
+    return torch.from_numpy(pred).movedim(-1, 1).contiguous(), torch.from_numpy(gt).movedim(-1, 1).contiguous()
+
+
 def columns_mask(first: int, count: int, width: int = WIDTH, height: int = HEIGHT) -> np.ndarray:
     mask = np.zeros((height, width), bool)
     mask[:, first:first + count] = True

@@ -35,8 +35,8 @@ class InceptionPool3:
 
         # Resolve the file first: a missing one is named in one line instead of failing inside
         # torch-fidelity's download. The library then finds it in the same hub cache and loads it
-        # with torch.hub (weights_only); passing the path instead would make torch-fidelity call
-        # torch.load(weights_only=False).
+        # with torch.hub (weights_only); passing the path instead would make torch-fidelity
+        # unpickle the file without the weights_only guard.
         self.weights = ensure_weights("inception_fid")
         # channels_last lets oneDNN/cuDNN pick faster convolution kernels (1.4x here on CPU); the
         # features differ from the default layout only by float32 rounding (~1e-6 relative).

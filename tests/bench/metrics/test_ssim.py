@@ -7,16 +7,11 @@ from bench.config import ScoreConfig
 from bench.metrics.base import Batch
 from bench.metrics.ssim import ssim
 from bench.registry import get_metric
-from tests.helpers import colour_image
+from tests.helpers import degraded_pairs
 
 
-def _pairs(count: int, height: int, width: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
-    """Photo stand-ins and degraded versions of them (noise, a colour cast): realistic SSIMs."""
-    rng = np.random.default_rng(seed)
-    gt = np.stack([colour_image(seed + i, width, height) for i in range(count)])
-    pred = gt + rng.normal(0, 20, gt.shape) + rng.uniform(-30, 30, (count, 1, 1, 3))
-    pred = np.clip(np.rint(pred), 0, 255).astype(np.uint8)
-    return torch.from_numpy(pred).movedim(-1, 1).contiguous(), torch.from_numpy(gt).movedim(-1, 1).contiguous()
+def _pairs(count: int, height: int, width: int, seed: int = 0):
+    return degraded_pairs(count, height, width, seed, noise=20, cast=30)
 
 
 def _skimage_ssim(pred: torch.Tensor, gt: torch.Tensor) -> np.ndarray:
