@@ -168,7 +168,7 @@ class Description:
 
 
 def unreadable_error(description: Description, collection: Collection) -> ImageReadError:
-    first_id, reason = next(iter(description.unreadable.items()))
+    reason = next(iter(description.unreadable.values()))  # already names the file
     count = len(description.unreadable)
     more = f" (and {count - 1} more)" if count > 1 else ""
     return ImageReadError(f"{reason}{more}; fix or remove the file(s), or pass --skip-unreadable to leave them out")
