@@ -2,28 +2,35 @@
 
 from __future__ import annotations
 
-from bench.cli_common import add_command, add_device_option, add_seed_option, not_implemented
+import argparse
 
-BASELINE_NAMES = ("gray", "oracle", "reinhard", "welsh", "ab-histogram")
+from bench.cli_common import add_command, add_seed_option
 
-_DESCRIPTION = """\
-Colorize every pair of a split with a method that needs no training; writes OUT/<pair_id>.png at
-the target's original size.
+from .registry import get_baseline, list_baselines
 
-  gray          the target unchanged (lower bound)
-  oracle        the ground truth (sanity upper bound)
-  reinhard      global Lab mean/std transfer from the reference (masked on object splits)
-  welsh         Welsh et al. 2002: luminance remapping and swatch matching
-  ab-histogram  histogram matching of the ab channels
-"""
+
+def _description() -> str:
+    lines = ["Colorize every pair of a split with a method that needs no training; writes OUT/<pair_id>.png at",
+             "the target's original size (the target's lightness is kept; methods predict colour).", ""]
+    lines += [f"  {name:<16}{get_baseline(name).description}" for name in list_baselines()]
+    return "\n".join(lines) + "\n"
 
 
 def register(subparsers) -> None:
-    parser = add_command(subparsers, "baseline", "run a training-free colorization baseline on a split", _DESCRIPTION)
-    parser.add_argument("name", choices=BASELINE_NAMES, help="baseline method")
+    parser = add_command(subparsers, "baseline", "run a training-free colorization baseline on a split", _description())
+    parser.add_argument("name", choices=list_baselines(), metavar="NAME", help="baseline method (listed above)")
     parser.add_argument("--split", required=True, metavar="SPLIT.parquet", help="the split to colorize")
     parser.add_argument("--out", required=True, metavar="DIR", help="output folder for <pair_id>.png")
-    parser.add_argument("--resume", action="store_true", help="skip pairs whose output already exists")
-    add_device_option(parser)
+    parser.add_argument("--resume", action="store_true", help="keep the outputs of an interrupted run and do the rest")
+    parser.add_argument("--workers", type=int, default=2, help="worker processes (default: 2)")
     add_seed_option(parser)
-    parser.set_defaults(func=not_implemented("baseline"))
+    parser.set_defaults(func=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from .run import run_baseline
+
+    run = run_baseline(args.name, args.split, args.out, seed=args.seed, resume=args.resume, workers=args.workers)
+    print(f"{run.name}: wrote {run.written} outputs to {run.out_dir} ({run.images_per_second:.1f} images/s)"
+          + (f"; {run.skipped_existing} were already there" if run.skipped_existing else ""))
+    return 0

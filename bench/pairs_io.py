@@ -18,7 +18,7 @@ from .core.errors import ColorbenchError, ImageReadError
 from .core.images import decode_rgb, decode_rgb_with_mode, read_file
 from .core.synthetic import DEFAULT_RECIPE, SyntheticRecipe, render_synthetic
 
-__all__ = ["PairSource", "bbox_of", "load_pair", "safe_load_pair"]
+__all__ = ["PairSource", "bbox_of", "load_pair", "load_sources", "safe_load_pair"]
 
 #: Pillow modes an output may have without a warning (anything else is converted and reported).
 PLAIN_MODES = ("RGB",)
@@ -66,28 +66,34 @@ def _read_checked(path: Path, expected_sha: str | None) -> tuple[np.ndarray, str
     return decode_rgb(data, path), sha
 
 
-def load_pair(row: dict, source: PairSource, object_level: bool) -> dict:
-    """Decode one pair. Returns a dict with ``pred``, ``gt``, ``reference`` (uint8 HWC),
-    ``gt_sha``, ``notes`` and, for object splits, ``mask``, ``reference_mask`` and the crops'
-    boxes ``box`` / ``reference_box``."""
-    notes: list[str] = []
+def load_sources(row: dict, images_root: Path, pool_root: Path, recipe: SyntheticRecipe, object_level: bool) -> dict:
+    """Decode what a pair gives a method and the scorer, without any output: ``gt`` and
+    ``reference`` (uint8 HWC; synthetic references rendered), ``gt_sha``, ``label`` and, for object
+    splits, ``mask``, ``reference_mask`` and the crops' boxes ``box`` / ``reference_box``."""
     size = (int(row["target_height"]), int(row["target_width"]))
-    pred = _read_pred(source.pred_dir / f"{row['pair_id']}.png", size, source.resize, notes)
-    gt, gt_sha = _read_checked(source.images_root / row["target_path"], row.get("target_sha256"))
+    gt, gt_sha = _read_checked(images_root / row["target_path"], row.get("target_sha256"))
     if gt.shape[:2] != size:
-        raise ColorbenchError(f"image {source.images_root / row['target_path']} is {gt.shape[1]}x{gt.shape[0]}, the "
+        raise ColorbenchError(f"image {images_root / row['target_path']} is {gt.shape[1]}x{gt.shape[0]}, the "
                               f"split says {size[1]}x{size[0]}; rebuild the split")
     if row["reference_kind"] == "synthetic":
-        reference = render_synthetic(gt, int(row["tps_seed"]), source.recipe)
+        reference = render_synthetic(gt, int(row["tps_seed"]), recipe)
     else:
-        reference, _ = _read_checked(source.pool_root / row["reference_path"], row.get("reference_sha256"))
-    item = {"pair_id": row["pair_id"], "pred": pred, "gt": gt, "reference": reference, "gt_sha": gt_sha,
-            "label": -1 if row.get("label") is None or row.get("label") != row.get("label") else int(row["label"]),
-            "notes": notes}
+        reference, _ = _read_checked(pool_root / row["reference_path"], row.get("reference_sha256"))
+    item = {"pair_id": row["pair_id"], "gt": gt, "reference": reference, "gt_sha": gt_sha,
+            "label": -1 if row.get("label") is None or row.get("label") != row.get("label") else int(row["label"])}
     if object_level:
         mask, reference_mask = decode_rle(row["target_mask"]), decode_rle(row["reference_mask"])
         item.update(mask=mask, reference_mask=reference_mask, box=bbox_of(mask), reference_box=bbox_of(reference_mask))
     return item
+
+
+def load_pair(row: dict, source: PairSource, object_level: bool) -> dict:
+    """:func:`load_sources` plus the method's output ``pred`` and ``notes`` on its conversion."""
+    notes: list[str] = []
+    size = (int(row["target_height"]), int(row["target_width"]))
+    pred = _read_pred(source.pred_dir / f"{row['pair_id']}.png", size, source.resize, notes)
+    item = load_sources(row, source.images_root, source.pool_root, source.recipe, object_level)
+    return {**item, "pred": pred, "notes": notes}
 
 
 def safe_load_pair(row: dict, source: PairSource, object_level: bool) -> dict:

@@ -9,9 +9,11 @@ writes ``per_image.parquet`` and ``summary.json``.
   bounding box of the target object's mask, and the reference's crop to its own object's box,
   as the MSA paper does; ``both`` does both in the same pass. Object-level columns and summary
   keys carry the suffix ``@object``.
-* Ground-truth features of set metrics are cached on disk, keyed by the split's id, the level,
-  the scored pairs, the feature extractor and its weight checksum, so a second method on the same
-  split pays only for its own images; anything else (another split, other settings) misses.
+* What depends only on the ground truths and references is cached on disk: the set metrics'
+  ground-truth features and the ground-truth side of per-image metrics that split one off
+  (``gt_side``, e.g. delta_his's reference histograms), keyed by the split's id, the level, the
+  scored pairs, and the extractor's record (settings, weight checksum), so a second method on the
+  same split pays only for its own images; anything else (another split, other settings) misses.
 * Interrupt-safe: completed pairs are checkpointed under ``OUT/.partial`` (atomically);
   ``resume=True`` continues from there and loses or duplicates no row. Final files are written
   atomically.
@@ -39,7 +41,6 @@ from .core.cache import cache_key, load_arrays, save_arrays
 from .core.device import resolve_device
 from .core.errors import ColorbenchError, MissingWeightsError
 from .core.splits import Split, load_split
-from .core.synthetic import SyntheticRecipe
 from .core.weights import ensure_weights, file_sha256, weight_path
 from .metrics.base import Batch
 from .pairs_io import PairSource, safe_load_pair
@@ -206,6 +207,7 @@ def score(split: Split | str | os.PathLike, pred_dir: str | os.PathLike, metrics
 
     warn = warn or (lambda message: print(f"warning: {message}", file=sys.stderr))
     config = config if isinstance(config, ScoreConfig) else ScoreConfig.from_dict(config)
+    split_file = None if isinstance(split, Split) else str(Path(split).resolve())
     split = split if isinstance(split, Split) else load_split(split)
     pred_dir = Path(pred_dir)
     levels = _levels(level, split)
@@ -219,7 +221,13 @@ def score(split: Split | str | os.PathLike, pred_dir: str | os.PathLike, metrics
         if spec.output == "per_set":
             extractors.setdefault(spec.features or spec.name, built[spec.name])
 
+    # Everything whose ground-truth half is cached: set-metric features, and per-image metrics
+    # with a gt_side (see bench.metrics.base).
+    sided = {s.name: built[s.name] for s in per_image if hasattr(built[s.name], "gt_side")}
+    gt_sources = {**extractors, **sided}
+
     pair_ids = table["pair_id"].tolist()
+    pair_index = {pid: i for i, pid in enumerate(pair_ids)}
     fingerprint = {"split_id": split.split_id, "pairs": pair_ids, "levels": levels, "metrics": [s.name for s in specs],
                    "config": config.as_dict(), "resize": resize, "version": __version__}
     checkpoint = _Checkpoint(Path(out_dir) / ".partial" if out_dir else None, fingerprint)
@@ -227,11 +235,12 @@ def score(split: Split | str | os.PathLike, pred_dir: str | os.PathLike, metrics
     if not resume:
         checkpoint.clear()
 
-    gt_keys = {(lvl, key): _gt_cache_key(split, lvl, key, pair_ids, extractors[key]) for lvl in levels for key in extractors}
+    gt_keys = {(lvl, key): _gt_cache_key(split, lvl, key, pair_ids, source)
+               for lvl in levels for key, source in gt_sources.items()}
     cached_gt = {k: load_arrays(v) for k, v in gt_keys.items()}
     need_gt = {k for k, v in cached_gt.items() if v is None}
 
-    recipe = SyntheticRecipe(**split.meta["params"]["recipe"]) if "recipe" in split.meta.get("params", {}) else SyntheticRecipe()
+    recipe = split.recipe
     source = PairSource(split.root("images", images_root), split.root("pool", pool_root), pred_dir, recipe, resize)
     rows = [r for r in table.to_dict("records") if r["pair_id"] not in state.done]
     rows = [{k: (None if v is pd.NA else v) for k, v in r.items()} for r in rows]
@@ -240,6 +249,15 @@ def score(split: Split | str | os.PathLike, pred_dir: str | os.PathLike, metrics
     buckets: dict[tuple, list] = defaultdict(list)
     pending_levels: dict[str, int] = {}
 
+    def gt_side(lvl: str, name: str, batch: Batch) -> torch.Tensor:
+        cached = cached_gt[(lvl, name)]
+        if cached is not None:
+            rows = cached["features"][[pair_index[pid] for pid in batch.pair_ids]]
+            return torch.from_numpy(rows).to(torch_device)
+        side = sided[name].gt_side(batch)
+        state.features[(lvl, name, "gt")].update(zip(batch.pair_ids, side.detach().double().cpu().numpy()))
+        return side
+
     def flush(bucket_key) -> None:
         lvl = bucket_key[0]
         entries = buckets.pop(bucket_key)
@@ -247,7 +265,9 @@ def score(split: Split | str | os.PathLike, pred_dir: str | os.PathLike, metrics
         batch = _to_batch(ids, [e[1] for e in entries], [e[2] for e in entries], torch_device)
         with torch.no_grad():
             for spec in per_image:
-                values = built[spec.name](batch).detach().double().cpu().numpy()
+                metric = built[spec.name]
+                values = metric(batch, gt_side(lvl, spec.name, batch)) if spec.name in sided else metric(batch)
+                values = values.detach().double().cpu().numpy()
                 state.values[lvl][spec.name].update(zip(ids, values.tolist()))
             for key, extractor in extractors.items():
                 for role in ("pred", "gt") if (lvl, key) in need_gt else ("pred",):
@@ -286,13 +306,14 @@ def score(split: Split | str | os.PathLike, pred_dir: str | os.PathLike, metrics
         warn(note)
     if len(set(state.notes)) > 5:
         warn(f"... and {len(set(state.notes)) - 5} more outputs converted or resized")
-    frame, summary_metrics = _collect(state, specs, levels, pair_ids, extractors, cached_gt, gt_keys, config, built)
+    _save_gt_cache(state, pair_ids, cached_gt, gt_keys)
+    frame, summary_metrics = _collect(state, specs, levels, pair_ids, cached_gt, config, built)
     summary = {"method": method or pred_dir.name, "split_id": split.split_id, "level": level if split.level == "object"
                else "image", "metrics": summary_metrics, "skipped": skipped,
                "meta": {"colorbench_version": __version__, "config": config.as_dict(), "device": str(torch_device),
                         "networks": _network_checksums(specs), "pred_dir": str(pred_dir.resolve()),
                         "pairs_scored": len(pair_ids), "pairs_missing": len(missing), "missing_first": missing[:10],
-                        "converted_or_resized": len(set(state.notes)), "split_builder": split.meta.get("builder"),
+                        "converted_or_resized": len(set(state.notes)), "split_builder": split.meta.get("builder"), "split_file": split_file,
                         "features": split.meta.get("features")}}
     if out_dir:
         out = Path(out_dir)
@@ -307,6 +328,15 @@ def _gt_cache_key(split: Split, level: str, feature: str, pair_ids: list[str], e
     record = getattr(extractor, "record", lambda: {})()
     return cache_key("gt-features", split_id=split.split_id, level=level, feature=feature, pairs=pair_ids,
                      extractor=record)
+
+
+def _save_gt_cache(state: _State, pair_ids: list[str], cached_gt: dict, gt_keys: dict) -> None:
+    """Store the ground-truth halves computed in this run (those not loaded from the cache)."""
+    for (lvl, key), cached in cached_gt.items():
+        if cached is None:
+            gt = np.stack([state.features[(lvl, key, "gt")][pid] for pid in pair_ids])
+            save_arrays(gt_keys[(lvl, key)], {"features": gt}, {"what": f"ground-truth side of {key}", "level": lvl})
+            cached_gt[(lvl, key)] = {"features": gt}
 
 
 def _network_checksums(specs: list[MetricSpec]) -> dict:
@@ -333,7 +363,7 @@ def _json_number(value: float) -> float | str | None:
     return value if np.isfinite(value) else ("inf" if value > 0 else "-inf")
 
 
-def _collect(state: _State, specs, levels, pair_ids, extractors, cached_gt, gt_keys, config, built):
+def _collect(state: _State, specs, levels, pair_ids, cached_gt, config, built):
     frame = pd.DataFrame({"pair_id": pair_ids})
     summary = {}
     for lvl in levels:
@@ -350,14 +380,7 @@ def _collect(state: _State, specs, levels, pair_ids, extractors, cached_gt, gt_k
             else:
                 key = spec.features or spec.name
                 pred = np.stack([state.features[(lvl, key, "pred")][pid] for pid in pair_ids])
-                cached = cached_gt[(lvl, key)]
-                if cached is None:
-                    gt = np.stack([state.features[(lvl, key, "gt")][pid] for pid in pair_ids])
-                    save_arrays(gt_keys[(lvl, key)], {"features": gt}, {"what": "ground-truth features", "level": lvl})
-                    cached_gt[(lvl, key)] = {"features": gt}
-                else:
-                    gt = cached["features"]
-                result = built[spec.name].compute(pred, gt)
+                result = built[spec.name].compute(pred, cached_gt[(lvl, key)]["features"])
                 summary[column] = {**{k: (_json_number(v) if isinstance(v, float) else v) for k, v in result.items()},
                                    "direction": spec.direction, "n": int(len(pair_ids)), "output": "per_set",
                                    "matches": spec.matches}

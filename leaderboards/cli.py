@@ -25,11 +25,36 @@ Writes everything under --out.
 def register_leaderboard(subparsers) -> None:
     parser = add_command(subparsers, "leaderboard", "tables and figures from score results", _LEADERBOARD)
     parser.add_argument("results", nargs="+", metavar="RESULT", help="summary.json files (or folders holding one)")
-    parser.add_argument("--published", metavar="TABLE", help="a published table to show beside, e.g. msa-table1")
+    parser.add_argument("--published", metavar="TABLE",
+                        help="a published table to show beside: " + ", ".join(_published_ids()))
     parser.add_argument("--format", choices=("md", "latex", "csv", "html"), default="md", help="output format")
     parser.add_argument("--out", required=True, metavar="FILE", help="where to write the table")
-    parser.add_argument("--grid", metavar="PAIR_IDS", help="comma-separated pair ids for a qualitative grid PNG")
-    parser.set_defaults(func=not_implemented("leaderboard"))
+    parser.add_argument("--grid", metavar="PAIR_IDS",
+                        help="comma-separated pair ids: also write FILE's stem + '-grid.png' (gray target | "
+                             "reference | each method | ground truth)")
+    parser.add_argument("--split", metavar="SPLIT.parquet",
+                        help="the split for --grid (default: the split file recorded in the results)")
+    parser.add_argument("--no-chart", action="store_true", help="do not write FILE's stem + '-chart.png'")
+    parser.set_defaults(func=_run_leaderboard)
+
+
+def _published_ids() -> list[str]:
+    from .published_tables import list_published
+
+    return list_published()
+
+
+def _run_leaderboard(args: argparse.Namespace) -> int:
+    from .make import make_leaderboard
+
+    grid = [pid.strip() for pid in args.grid.split(",") if pid.strip()] if args.grid else None
+    files = make_leaderboard(args.results, args.out, fmt=args.format, published=args.published, grid=grid,
+                             split=args.split, chart=not args.no_chart)
+    written = [str(p) for p in (files.table, files.chart, files.grid) if p is not None]
+    print(f"wrote {', '.join(written)}")
+    for flag in files.board.flags:
+        print(f"note: {flag}")
+    return 0
 
 
 def register_demo(subparsers) -> None:

@@ -6,10 +6,12 @@ What runs today:
    from its decoded mask, and an overview figure of the masks is written;
 2. an image-level split (VGG19 ranking, or the weight-free histogram descriptor when the VGG19
    weights are missing: the demo says so, and the sidecar records which) and an object-level
-   split are built with the evaluation protocol (one reference per target), and materialized.
-
-The baseline, scoring and leaderboard steps join this loop as they land; until then the demo says
-which steps are still to come.
+   split are built with the evaluation protocol (one reference per target), and materialized;
+3. every baseline runs on each split (``reinhard-masked`` on the object split only);
+4. each baseline is scored with every metric whose network is present (the others are listed as
+   skipped with the reason, never filled in), at image and object level;
+5. a leaderboard per split is printed in Markdown and written as Markdown, CSV, HTML and LaTeX,
+   with the per-metric chart and a qualitative grid of the first pairs.
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ from bench.demo_data import demo_annotations_path, demo_images_dir
 #: Objects above this share of the image qualify for object-level splits (the MSA protocol).
 OBJECT_MIN_AREA = 0.30
 
-PENDING_STEPS = ("run the baselines", "score them", "print the leaderboard and write its figures")
+#: Pairs shown in each qualitative grid.
+GRID_PAIRS = 3
 
 
 @dataclass
@@ -50,7 +53,8 @@ class DemoReport:
     figure: str = ""
     splits: dict = field(default_factory=dict)  # level -> {path, split_id, pairs, features, ...} or {skipped}
     notes: list[str] = field(default_factory=list)
-    pending_steps: tuple[str, ...] = PENDING_STEPS
+    baselines: dict = field(default_factory=dict)  # level -> baseline -> {out, images_per_second}
+    leaderboards: dict = field(default_factory=dict)  # level -> {table: markdown text, files: [...]}
 
 
 def run_demo(out_dir: str | os.PathLike = "demo-out", images_dir: str | os.PathLike | None = None,
@@ -86,6 +90,9 @@ def run_demo(out_dir: str | os.PathLike = "demo-out", images_dir: str | os.PathL
     out.mkdir(parents=True, exist_ok=True)
     report.figure = str(_overview_figure(panels, out / "overview.png"))
     _build_splits(report, out, images_dir, annotations or demo_annotations_path(), device, seed, progress)
+    for level, info in report.splits.items():
+        if "path" in info:
+            _benchmark_loop(report, level, Path(info["path"]), out, device, seed, progress)
     write_json(out / "demo_set.json", asdict(report))
     return report
 
@@ -117,6 +124,38 @@ def _build_splits(report: DemoReport, out: Path, images_dir: Path, annotations, 
         report.splits[level] = {"path": str(path), "split_id": split.split_id, "pairs": len(split.table),
                                 "features": (split.meta["features"] or {}).get("name"),
                                 "materialized": str(out / f"{level}-level")}
+
+
+def _benchmark_loop(report: DemoReport, level: str, split_path: Path, out: Path, device: str, seed: int,
+                    progress: bool) -> None:
+    """Baselines -> scores -> leaderboard on one split."""
+    from baselines.registry import get_baseline, list_baselines
+    from baselines.run import run_baseline
+    from bench.core.splits import load_split
+    from bench.scorer import score
+
+    from .make import make_leaderboard
+
+    split = load_split(split_path)
+    summaries = []
+    report.baselines[level] = {}
+    for name in list_baselines():
+        if "mask" in get_baseline(name).needs and split.level != "object":
+            continue
+        pred_dir = out / "baselines" / level / name
+        run = run_baseline(name, split, pred_dir, seed=seed, overwrite=True, progress=progress)
+        report.baselines[level][name] = {"out": str(pred_dir), "images_per_second": round(run.images_per_second, 2)}
+        score_dir = out / "scores" / level / name
+        score(split_path, pred_dir, method=name, out_dir=score_dir, device=device, progress=progress,
+              warn=report.notes.append)
+        summaries.append(score_dir / "summary.json")
+    stem = out / f"leaderboard-{level}"
+    grid = split.table["pair_id"].tolist()[:GRID_PAIRS]
+    files = make_leaderboard(summaries, stem.with_suffix(".md"), "md", grid=grid, split=split_path)
+    written = [files.table, files.chart, files.grid]
+    for fmt, suffix in (("csv", ".csv"), ("html", ".html"), ("latex", ".tex")):
+        written.append(make_leaderboard(summaries, stem.with_suffix(suffix), fmt, chart=False).table)
+    report.leaderboards[level] = {"table": files.text, "files": [str(p) for p in written if p is not None]}
 
 
 def _overview_figure(panels, path: Path) -> Path:
@@ -168,6 +207,11 @@ def format_report(report: DemoReport) -> str:
             lines.append(f"{level}-level split {info['split_id']}: {info['pairs']} pairs{ranking} -> {info['path']}, "
                          f"files in {info['materialized']}")
     lines += [f"note: {note}" for note in report.notes]
+    for level, runs in report.baselines.items():
+        speeds = ", ".join(f"{name} {info['images_per_second']:.1f}" for name, info in runs.items())
+        lines.append(f"{level}-level baselines (images/s): {speeds}")
+    for level, board in report.leaderboards.items():
+        lines += ["", f"## {level}-level leaderboard", "", board["table"].rstrip(), "",
+                  "wrote " + ", ".join(board["files"])]
     lines.append(f"wrote {report.figure} and {Path(report.out_dir) / 'demo_set.json'}")
-    lines.append("still to come in this loop: " + "; ".join(report.pending_steps))
     return "\n".join(lines)

@@ -7,6 +7,8 @@ written out as files with :func:`materialize`, sampled for training with
 :class:`ReferenceSampler`, and published with :func:`to_hf_dataset`.
 """
 
+from bench.core.synthetic import SyntheticRecipe, render_synthetic
+
 from .builders.image_level import build_folder, build_image_level
 from .builders.imagenet10k import build_imagenet10k
 from .builders.object_level import build_object_level
@@ -15,8 +17,6 @@ from .hf import to_hf_dataset
 from .materialize import materialize
 from .sampler import ReferenceSampler
 from .split import Split, load_split
-from bench.core.synthetic import SyntheticRecipe, render_synthetic
-
 
 __all__ = ["build_image_level", "build_object_level", "build_imagenet10k", "build_folder", "Split", "load_split",
            "materialize", "ReferenceSampler", "to_hf_dataset", "FilterSettings", "SyntheticRecipe",

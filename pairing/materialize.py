@@ -22,9 +22,9 @@ from bench.core.coco import decode_rle
 from bench.core.color import rgb_to_gray
 from bench.core.errors import ColorbenchError
 from bench.core.images import decode_rgb, read_file, write_png
+from bench.core.synthetic import render_synthetic
 
 from .split import Split, load_split
-from bench.core.synthetic import SyntheticRecipe, render_synthetic
 
 __all__ = ["materialize", "pair_files"]
 
@@ -77,7 +77,7 @@ def materialize(split: Split | str | os.PathLike, out_dir: str | os.PathLike, im
     if not isinstance(split, Split):
         split = load_split(split)
     out = Path(out_dir)
-    recipe = SyntheticRecipe(**split.meta["params"]["recipe"]) if "recipe" in split.meta["params"] else SyntheticRecipe()
+    recipe = split.recipe
     table = split.table
     references = _DecodedCache()
     listing = []

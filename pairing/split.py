@@ -13,8 +13,17 @@ import pandas as pd
 import pyarrow as pa
 
 from bench.core.errors import ColorbenchError
-from bench.core.splits import (DISTANCE_DIGITS, FORMAT_VERSION, REFERENCE_KINDS, SPLIT_SCHEMA, Split, load_split,
-                               pandas_type, sanitize_id, sidecar_path)
+from bench.core.splits import (
+    DISTANCE_DIGITS,
+    FORMAT_VERSION,
+    REFERENCE_KINDS,
+    SPLIT_SCHEMA,
+    Split,
+    load_split,
+    pandas_type,
+    sanitize_id,
+    sidecar_path,
+)
 from bench.version import __version__
 
 __all__ = ["Split", "SPLIT_SCHEMA", "FORMAT_VERSION", "DISTANCE_DIGITS", "REFERENCE_KINDS", "load_split",

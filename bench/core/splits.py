@@ -125,6 +125,14 @@ class Split:
     def level(self) -> str:
         return self.meta["level"]
 
+    @property
+    def recipe(self):
+        """The synthetic-reference recipe the split was built with (the default when it has none)."""
+        from .synthetic import SyntheticRecipe
+
+        params = self.meta.get("params", {})
+        return SyntheticRecipe(**params["recipe"]) if "recipe" in params else SyntheticRecipe()
+
     def root(self, which: str = "images", override: str | os.PathLike | None = None) -> Path:
         return Path(override) if override else Path(self.meta["roots"][which])
 
@@ -168,4 +176,13 @@ def load_split(path: str | os.PathLike) -> Split:
     meta = json.loads(raw)
     if meta.get("format_version", 0) > FORMAT_VERSION:
         raise ColorbenchError(f"split file {path} has format {meta['format_version']}; upgrade colorbench")
-    return Split(table.select(SPLIT_SCHEMA.names).to_pandas(types_mapper=pandas_type), meta)
+    frame = table.select(SPLIT_SCHEMA.names).to_pandas(types_mapper=pandas_type)
+    # Pair ids become file names (<pair_id>.png): a hand-edited split must not smuggle in a path.
+    unsafe = [pid for pid in frame["pair_id"] if not isinstance(pid, str) or _UNSAFE.search(pid) or pid.startswith(".")]
+    if unsafe:
+        raise ColorbenchError(f"split file {path} has a pair id that is not a safe file name ({unsafe[0]!r}); "
+                              "rebuild it with colorbench pairs")
+    duplicated = frame["pair_id"][frame["pair_id"].duplicated()]
+    if len(duplicated):
+        raise ColorbenchError(f"split file {path} has the pair id {duplicated.iloc[0]!r} twice; rebuild it")
+    return Split(frame, meta)

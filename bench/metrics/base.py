@@ -1,6 +1,10 @@
 """What the scorer hands a metric, and what a metric gives back.
 
-Per-image metrics are callables ``metric(batch) -> (B,) float64 tensor``. Set metrics (FID,
+Per-image metrics are callables ``metric(batch) -> (B,) float64 tensor``. One whose work is
+partly about the ground truth and reference alone may split that half off: ``gt_side(batch) ->
+(B, D) float64 tensor`` (must not look at ``batch.pred``), ``metric(batch, gt_side)``, and
+``record() -> dict`` of the settings it depends on; the scorer then caches the gt side per split
+(delta_his keeps the reference histograms and HI(gt, ref) this way). Set metrics (FID,
 FID infinity) extract per-image features (``extract(images) -> (B, D) float64 numpy``) that the
 scorer gathers over the whole set (caching the ground truths' on disk), then ``compute(pred_features,
 gt_features) -> dict`` with at least ``value``.

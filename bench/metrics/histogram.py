@@ -28,9 +28,9 @@ import torch
 
 from ..core.color import uint8_rgb_to_lab
 from ..registry import register_metric
-from .base import check_images
+from .base import Batch, check_images
 
-__all__ = ["AB_SCALE", "ab_histogram", "delta_his", "histogram_intersection"]
+__all__ = ["AB_SCALE", "DeltaHis", "ab_histogram", "delta_his", "histogram_intersection"]
 
 #: ab is divided by this before binning, mapping the 8-bit ab span onto [-1, 1] (the SA code's scale).
 AB_SCALE = 127.0
@@ -61,6 +61,20 @@ def _nonzero_bins(values: torch.Tensor, bins: int, width: float) -> tuple[torch.
     return torch.where(valid, index, 0), torch.where(valid, weight, 0.0)
 
 
+def _bin_pairs(values: torch.Tensor, bins: int, width: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Fast path of :func:`_nonzero_bins` for ``width <= spacing`` (the default: equal): a value
+    reaches only the two centres around it, ``lower`` and ``lower + 1``. Returns ``lower`` and the
+    two weights, each ``(B, N)``."""
+    spacing = 2.0 / (bins - 1)
+    position = (values + 1.0) / spacing  # in bin units, 0 .. bins - 1
+    lower = position.floor().clamp_(0, bins - 2)
+    below = position - lower  # distance to the lower centre, in bin units
+    ratio = spacing / width
+    weight_lower = (1.0 - below * ratio).clamp_min_(0.0)
+    weight_upper = (1.0 - (1.0 - below) * ratio).clamp_min_(0.0)
+    return lower.long(), weight_lower, weight_upper
+
+
 def ab_histogram(images: torch.Tensor, bins: int = 21, width: float = 0.1) -> torch.Tensor:
     """The normalised soft 2-D ab histogram of each image (binning in the module docstring).
 
@@ -78,11 +92,18 @@ def ab_histogram(images: torch.Tensor, bins: int = 21, width: float = 0.1) -> to
     """
     check_images(images, "images")
     ab = uint8_rgb_to_lab(images)[:, 1:].flatten(2) / AB_SCALE  # (B, 2, N)
-    index_a, weight_a = _nonzero_bins(ab[:, 0], bins, width)
-    index_b, weight_b = _nonzero_bins(ab[:, 1], bins, width)
-    batch = torch.arange(len(images), device=images.device)[:, None, None, None]
-    flat = (batch * bins + index_a[..., :, None]) * bins + index_b[..., None, :]  # (B, N, m, m)
-    weights = weight_a[..., :, None] * weight_b[..., None, :]
+    batch = torch.arange(len(images), device=images.device)[:, None]
+    if width <= 2.0 / (bins - 1) + 1e-12:
+        lower_a, a0, a1 = _bin_pairs(ab[:, 0], bins, width)
+        lower_b, b0, b1 = _bin_pairs(ab[:, 1], bins, width)
+        base = (batch * bins + lower_a) * bins + lower_b
+        flat = torch.cat([base, base + 1, base + bins, base + bins + 1], dim=1)
+        weights = torch.cat([a0 * b0, a0 * b1, a1 * b0, a1 * b1], dim=1)
+    else:
+        index_a, weight_a = _nonzero_bins(ab[:, 0], bins, width)
+        index_b, weight_b = _nonzero_bins(ab[:, 1], bins, width)
+        flat = (batch[..., None, None] * bins + index_a[..., :, None]) * bins + index_b[..., None, :]  # (B, N, m, m)
+        weights = weight_a[..., :, None] * weight_b[..., None, :]
     hist = torch.bincount(flat.flatten(), weights.flatten(), minlength=len(images) * bins * bins)
     hist = hist.view(len(images), bins, bins)
     return hist / hist.sum(dim=(1, 2), keepdim=True)
@@ -135,11 +156,38 @@ def delta_his(pred: torch.Tensor, gt: torch.Tensor, references: list[torch.Tenso
     return (hi_gt - hi_pred).abs()
 
 
+class DeltaHis:
+    """:func:`delta_his` as a scorer metric, its ground-truth half split off.
+
+    ``gt_side(batch)`` depends only on the ground truths and references: ``HI(gt, ref)`` and the
+    reference histogram, ``(B, 1 + bins * bins)`` float64. The scorer caches it per split (as it
+    caches the ground truths' Inception features), so a second method on the split computes one
+    histogram per pair instead of three.
+    """
+
+    def __init__(self, bins: int, width: float):
+        self.bins, self.width = bins, width
+
+    def record(self) -> dict:
+        """What :meth:`gt_side` depends on besides the images (for cache keys)."""
+        return {"metric": "delta_his", "bins": self.bins, "width": self.width, "ab_scale": AB_SCALE}
+
+    def gt_side(self, batch: Batch) -> torch.Tensor:
+        reference_hists = _reference_histograms(list(batch.reference), self.bins, self.width)
+        hi_gt = histogram_intersection(ab_histogram(batch.gt, self.bins, self.width), reference_hists)
+        return torch.cat([hi_gt[:, None], reference_hists.flatten(1)], dim=1)
+
+    def __call__(self, batch: Batch, gt_side: torch.Tensor | None = None) -> torch.Tensor:
+        if gt_side is None:
+            return delta_his(batch.pred, batch.gt, batch.reference, self.bins, self.width)
+        hi_gt, reference_hists = gt_side[:, 0], gt_side[:, 1:].reshape(-1, self.bins, self.bins)
+        return (hi_gt - histogram_intersection(ab_histogram(batch.pred, self.bins, self.width), reference_hists)).abs()
+
+
 @register_metric("delta_his", kind="reference", higher_is_better=False, needs=("gt", "reference"),
                  matches="no public implementation; |HI(T_ab, R_ab) - HI(T^_ab, R_ab)| with the SA authors' "
                          "soft ab histograms (21x21 triangular bins of width 0.1 over ab/127), tested against "
                          "a direct numpy implementation")
 def delta_his_metric(config, device):
     """Change in ab-histogram intersection with the reference, ground truth vs output (lower is better)."""
-    bins, width = config.his_bins, config.his_width
-    return lambda batch: delta_his(batch.pred, batch.gt, batch.reference, bins, width)
+    return DeltaHis(config.his_bins, config.his_width)

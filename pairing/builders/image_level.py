@@ -13,12 +13,12 @@ from dataclasses import asdict
 from pathlib import Path
 
 from bench.core.errors import ColorbenchError
+from bench.core.synthetic import DEFAULT_RECIPE, SyntheticRecipe, derive_tps_seed
 
 from ..collection import Collection, FilterSettings, coco_collection, folder_collection
 from ..features import FeatureSettings, describe
 from ..knn import NEAR_DUPLICATE, content_codes, knn
 from ..split import Split, finish_split, new_meta
-from bench.core.synthetic import DEFAULT_RECIPE, SyntheticRecipe, derive_tps_seed
 from .common import Report, kept_entries, seeded_subset
 
 __all__ = ["build_image_level", "build_folder"]

@@ -40,12 +40,12 @@ import numpy as np
 
 from bench.core.errors import ColorbenchError, ImageReadError
 from bench.core.images import IMAGE_SUFFIXES
+from bench.core.synthetic import DEFAULT_RECIPE, SyntheticRecipe, derive_tps_seed
 
 from ..collection import Collection, Description, FilterSettings, ImageEntry, folder_collection
 from ..features import FeatureSettings, describe
 from ..knn import NEAR_DUPLICATE, content_codes, knn
 from ..split import Split, finish_split, new_meta, sanitize_id
-from bench.core.synthetic import DEFAULT_RECIPE, SyntheticRecipe, derive_tps_seed
 from .common import Report, kept_entries
 
 __all__ = ["build_imagenet10k", "parse_image_list", "ListEntry", "RANKINGS"]

@@ -19,11 +19,11 @@ import numpy as np
 
 from bench.core.coco import decode_mask, decode_rle, encode_mask
 from bench.core.errors import ColorbenchError
+from bench.core.synthetic import DEFAULT_RECIPE, SyntheticRecipe, derive_tps_seed, warp_mask
 
 from ..collection import FilterSettings, coco_collection
 from ..features import FeatureSettings, describe
 from ..split import Split, finish_split, new_meta
-from bench.core.synthetic import DEFAULT_RECIPE, SyntheticRecipe, derive_tps_seed, warp_mask
 from .common import Report, kept_entries, seeded_subset
 
 __all__ = ["build_object_level", "MIN_AREA"]

@@ -36,7 +36,7 @@ def test_subcommand_help_describes_it(name, capsys):
     assert len(out.splitlines()) > 5
 
 
-@pytest.mark.parametrize("name", ["pairs", "score", "baseline", "train", "colorize"])
+@pytest.mark.parametrize("name", ["pairs", "score", "train", "colorize"])
 def test_networked_subcommands_take_device_and_seed(name, capsys):
     with pytest.raises(SystemExit):
         main([name, "--help"])
@@ -45,8 +45,6 @@ def test_networked_subcommands_take_device_and_seed(name, capsys):
 
 
 @pytest.mark.parametrize("argv", [
-    ["baseline", "gray", "--split", "s.parquet", "--out", "d"],
-    ["leaderboard", "a.json", "--out", "t.md"],
     ["colorize", "--model", "msa", "--split", "s", "--checkpoint", "c", "--out", "o"],
     ["train", "--model", "spcolor", "--split", "s", "--out", "o"],
 ])

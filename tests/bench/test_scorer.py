@@ -170,7 +170,10 @@ class _Interrupt(Exception):
 def test_resume_loses_and_duplicates_nothing(image_split, tmp_path, monkeypatch):
     split, path = image_split
     pred = write_outputs(split, tmp_path / "p", shifted)
-    full = score(path, pred, metrics=["ssim", "psnr"], workers=0, progress=False, batch_size=2)
+    metrics = ["ssim", "psnr", "delta_his"]  # delta_his: its cached ground-truth side is checkpointed too
+    monkeypatch.setenv("COLORBENCH_CACHE", str(tmp_path / "cache-full"))
+    full = score(path, pred, metrics=metrics, workers=0, progress=False, batch_size=2)
+    monkeypatch.setenv("COLORBENCH_CACHE", str(tmp_path / "cache"))
     calls = {"n": 0}
     real_ssim = scorer_module.get_metric("ssim")
 
@@ -190,11 +193,11 @@ def test_resume_loses_and_duplicates_nothing(image_split, tmp_path, monkeypatch)
                         MetricSpec(**{**real_ssim.__dict__, "factory": flaky_factory}))
     out = tmp_path / "out"
     with pytest.raises(_Interrupt):
-        score(path, pred, metrics=["ssim", "psnr"], out_dir=out, workers=0, progress=False, batch_size=2)
+        score(path, pred, metrics=metrics, out_dir=out, workers=0, progress=False, batch_size=2)
     assert (out / ".partial" / "state.npz").is_file() and not (out / "summary.json").exists()
     done_before = len(np.load(out / ".partial" / "state.npz")["pairs"])
     assert 0 < done_before < len(split.table)
-    resumed = score(path, pred, metrics=["ssim", "psnr"], out_dir=out, workers=0, progress=False, batch_size=2,
+    resumed = score(path, pred, metrics=metrics, out_dir=out, workers=0, progress=False, batch_size=2,
                     resume=True)
     pd.testing.assert_frame_equal(resumed.per_image, full.per_image)
     assert not (out / ".partial").exists()
@@ -250,6 +253,31 @@ def test_ground_truth_features_are_cached_per_split(image_split, tmp_path, monke
     assert sum(extracted) == n  # only the second method's own outputs
     assert second.summary["metrics"]["counting_set"]["value"] == pytest.approx(0.0, abs=1e-12)
     assert first.summary["metrics"]["counting_set"]["value"] > 0
+
+
+@pytest.mark.parametrize("fixture", ["image_split", "object_split"])
+def test_delta_his_ground_truth_side_is_cached_per_split(fixture, request, tmp_path, monkeypatch):
+    """A second method recomputes no reference or ground-truth histogram, and its values equal
+    the uncached computation."""
+    from bench.metrics.histogram import DeltaHis
+
+    monkeypatch.setenv("COLORBENCH_CACHE", str(tmp_path / "cache"))
+    split, path = request.getfixturevalue(fixture)
+    sides = []
+    real_gt_side = DeltaHis.gt_side
+    monkeypatch.setattr(DeltaHis, "gt_side", lambda self, batch: sides.append(len(batch)) or real_gt_side(self, batch))
+    n, levels = len(split.table), 2 if split.level == "object" else 1
+    score(path, write_outputs(split, tmp_path / "a", shifted), metrics=["delta_his"], workers=0, progress=False)
+    assert sum(sides) == n * levels
+    sides.clear()
+    darker = write_outputs(split, tmp_path / "b", lambda rgb, row: (rgb * 0.8).astype(np.uint8))
+    cached = score(path, darker, metrics=["delta_his"], workers=0, progress=False)
+    assert sum(sides) == 0
+    monkeypatch.setenv("COLORBENCH_CACHE", str(tmp_path / "empty-cache"))
+    uncached = score(path, darker, metrics=["delta_his"], workers=0, progress=False)
+    assert sum(sides) == n * levels
+    pd.testing.assert_frame_equal(cached.per_image, uncached.per_image, check_exact=False, rtol=0, atol=1e-14)
+    assert (cached.per_image["delta_his"] > 1e-4).all()
 
 
 def test_compare_paired_methods(image_split, tmp_path):

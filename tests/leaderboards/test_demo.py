@@ -22,7 +22,22 @@ def test_demo_without_weights_builds_both_splits_offline(tmp_path, empty_torch_h
     for level in ("image", "object"):
         assert len(list((tmp_path / "out" / f"{level}-level" / "references").iterdir())) == report.splits[level]["pairs"]
     text = format_report(report)
-    assert "pretrained weights missing" in text and "weight-free histogram" in text and "still to come" in text
+    assert "pretrained weights missing" in text and "weight-free histogram" in text
+    # the whole loop: every baseline on both splits, scored, and a leaderboard per split
+    assert set(report.baselines["image"]) == {"gray", "oracle", "reinhard", "welsh", "luminance-rank"}
+    assert set(report.baselines["object"]) == set(report.baselines["image"]) | {"reinhard-masked"}
+    oracle = json.loads((tmp_path / "out" / "scores" / "object" / "oracle" / "summary.json").read_text())
+    assert oracle["metrics"]["ssim@object"]["value"] == 1.0 and oracle["metrics"]["delta_his"]["value"] == 0.0
+    assert "lpips" in oracle["skipped"] and "alexnet" in oracle["skipped"]["lpips"]  # skipped, with the reason
+    assert "lpips" not in oracle["metrics"]
+    for level in ("image", "object"):
+        board = report.leaderboards[level]["table"]
+        assert board.startswith("| method |") and "**1.0000**" in board
+        assert any(line.startswith("- skipped") and "lpips" in line and "alexnet-owt-7be5be79.pth" in line
+                   for line in board.splitlines())
+        for suffix in (".md", ".csv", ".html", ".tex", "-chart.png", "-grid.png"):
+            assert (tmp_path / "out" / f"leaderboard-{level}{suffix}").stat().st_size > 200
+        assert f"## {level}-level leaderboard" in text
 
 
 def test_demo_uses_vgg19_when_present(tmp_path, empty_torch_home):

@@ -6,6 +6,7 @@ import torch
 from bench.config import ScoreConfig
 from bench.metrics.base import Batch
 from bench.metrics.histogram import (
+    DeltaHis,
     _triangular_weights,
     ab_histogram,
     delta_his,
@@ -98,6 +99,26 @@ def test_other_binning_from_config_matches_slow_formula(triples):
     values = metric(Batch(pred=pred, gt=gt, reference=references))
     expected = [_slow_delta_his(_hwc(p), _hwc(g), _hwc(r), bins=11, width=0.3) for p, g, r in zip(pred, gt, references)]
     np.testing.assert_allclose(values.numpy(), expected, rtol=0, atol=1e-10)
+
+
+@pytest.mark.parametrize("bins, width", [(11, 0.15), (21, 0.1), (11, 0.3)])
+def test_narrow_default_and_wide_bins_match_slow_formula(bins, width):
+    """Widths up to the bin spacing take the two-neighbour fast path; wider ones the general one."""
+    images = _images(2, 6, 7, seed=3)
+    for hist, image in zip(ab_histogram(images, bins, width), images):
+        np.testing.assert_allclose(hist.numpy(), _slow_histogram(_hwc(image), bins, width), rtol=0, atol=1e-10)
+
+
+def test_ground_truth_side_gives_the_same_values(triples):
+    pred, gt, references = triples
+    metric = DeltaHis(bins=21, width=0.1)
+    batch = Batch(pred=pred, gt=gt, reference=references)
+    side = metric.gt_side(batch)
+    assert side.shape == (3, 1 + 21 * 21) and side.dtype == torch.float64
+    # the side must not depend on the outputs
+    assert torch.equal(side, metric.gt_side(Batch(pred=gt, gt=gt, reference=references)))
+    assert torch.allclose(metric(batch, side), delta_his(pred, gt, references), rtol=0, atol=1e-15)
+    assert torch.equal(metric(batch), delta_his(pred, gt, references))
 
 
 def test_identity_and_symmetry(triples):

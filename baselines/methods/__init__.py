@@ -1,0 +1,1 @@
+"""The built-in baselines, one family per module; each registers itself on import."""

@@ -1,0 +1,128 @@
+"""The registry of training-free colorization baselines.
+
+A baseline is a function ``colorize(pair: PairInputs, rng: numpy.random.Generator) -> uint8
+(H, W, 3)`` RGB at the target's size, registered with :func:`register_baseline`::
+
+    @register_baseline("reinhard", needs=("reference",), description="global Lab mean/std transfer")
+    def reinhard(pair, rng):
+        return compose(pair.target_l, pair.reference_lab[..., 1:].mean((0, 1)) + 0 * ...)
+
+It sees only what a colorization method sees: the gray target (and its CIELAB lightness), the
+reference and, on object splits, the two masks. Only baselines declaring ``needs=("gt",)`` (the
+oracle) receive the ground truth. :func:`compose` joins the target's lightness with predicted ab,
+the way MSA and SPColor form their outputs.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from bench.core.color import lab_to_uint8_rgb
+from bench.core.errors import ColorbenchError
+
+__all__ = ["BaselineSpec", "PairInputs", "compose", "get_baseline", "list_baselines", "register_baseline"]
+
+#: Modules whose import registers the built-in baselines.
+BASELINE_MODULES = ("baselines.methods.trivial", "baselines.methods.reinhard", "baselines.methods.welsh",
+                    "baselines.methods.luminance_rank")
+NEEDS = ("reference", "mask", "gt")
+
+
+@dataclass
+class PairInputs:
+    """One pair, as a baseline sees it.
+
+    Attributes:
+        pair_id: the pair's id (for messages).
+        target_gray: the gray target, uint8 ``(H, W, 3)`` (three equal channels), as materialized.
+        target_l: its CIELAB lightness, float64 ``(H, W)`` in [0, 100].
+        reference: the reference, uint8 RGB ``(h, w, 3)`` (any size).
+        reference_lab: the reference in CIELAB, float64 ``(h, w, 3)``.
+        target_mask / reference_mask: bool ``(H, W)`` / ``(h, w)`` on object splits, else None.
+        gt: the ground truth, uint8 ``(H, W, 3)``, only for baselines that declare ``needs=("gt",)``.
+    """
+
+    pair_id: str
+    target_gray: np.ndarray
+    target_l: np.ndarray
+    reference: np.ndarray
+    reference_lab: np.ndarray
+    target_mask: np.ndarray | None = None
+    reference_mask: np.ndarray | None = None
+    gt: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class BaselineSpec:
+    """A baseline's metadata and function.
+
+    Attributes:
+        name: CLI name (``lower-kebab``).
+        fn: ``fn(pair: PairInputs, rng) -> uint8 (H, W, 3)``.
+        needs: what it uses beyond the gray target (subset of ``reference``, ``mask``, ``gt``);
+            a baseline needing ``mask`` runs on object splits only.
+        description: one line for ``--help`` and the README.
+        citation: where the method comes from.
+    """
+
+    name: str
+    fn: Callable
+    needs: tuple[str, ...]
+    description: str
+    citation: str = ""
+
+
+_REGISTRY: dict[str, BaselineSpec] = {}
+_LOADED = False
+
+
+def register_baseline(name: str, *, needs: tuple[str, ...] = ("reference",), description: str,
+                      citation: str = "") -> Callable:
+    """Decorator registering ``fn(pair, rng) -> uint8 RGB`` as baseline ``name``."""
+    unknown = set(needs) - set(NEEDS)
+    if unknown:
+        raise ValueError(f"baseline {name}: unknown needs {sorted(unknown)}; choose from {NEEDS}")
+
+    def decorate(fn: Callable) -> Callable:
+        if name in _REGISTRY and _REGISTRY[name].fn is not fn:
+            raise ValueError(f"baseline {name} is already registered")
+        _REGISTRY[name] = BaselineSpec(name, fn, tuple(needs), description, citation)
+        return fn
+
+    return decorate
+
+
+def _load() -> None:
+    global _LOADED
+    if not _LOADED:
+        for module in BASELINE_MODULES:
+            importlib.import_module(module)
+        _LOADED = True
+
+
+def list_baselines() -> list[str]:
+    """Names of every registered baseline, in registration order."""
+    _load()
+    return list(_REGISTRY)
+
+
+def get_baseline(name: str) -> BaselineSpec:
+    """The spec of baseline ``name``; a one-line error with the closest names otherwise."""
+    _load()
+    if name not in _REGISTRY:
+        close = difflib.get_close_matches(name, _REGISTRY, n=3)
+        hint = f"; did you mean {', '.join(close)}?" if close else f"; known: {', '.join(_REGISTRY)}"
+        raise ColorbenchError(f"unknown baseline {name!r}{hint}")
+    return _REGISTRY[name]
+
+
+def compose(target_l: np.ndarray, ab: np.ndarray) -> np.ndarray:
+    """The target's lightness ``(H, W)`` with predicted ab ``(H, W, 2)`` (or one ab pair ``(2,)``
+    for the whole image) -> uint8 sRGB ``(H, W, 3)`` (out-of-gamut colours clipped, rounded)."""
+    ab = np.broadcast_to(np.asarray(ab, dtype=np.float64), (*target_l.shape, 2))
+    return lab_to_uint8_rgb(np.concatenate([target_l[..., None], ab], axis=-1))

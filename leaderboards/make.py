@@ -1,0 +1,69 @@
+"""The leaderboard in one call: table in a format, chart and grid beside it."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench.core.atomic import write_text
+from bench.core.errors import ColorbenchError
+from bench.core.splits import load_split
+
+from .figures import metric_chart, qualitative_grid
+from .published_tables import load_published
+from .render import render
+from .results import Result, load_results
+from .table import Leaderboard, build_leaderboard
+
+__all__ = ["LeaderboardFiles", "make_leaderboard"]
+
+
+@dataclass
+class LeaderboardFiles:
+    board: Leaderboard
+    text: str
+    table: Path
+    chart: Path | None = None
+    grid: Path | None = None
+    extra: dict = field(default_factory=dict)
+
+
+def _grid_split(results: list[Result], split: str | os.PathLike | None):
+    if split is None:
+        files = {r.summary.get("meta", {}).get("split_file") for r in results}
+        files.discard(None)
+        if len(files) != 1:
+            raise ColorbenchError("the grid needs the split file: the results " +
+                                  ("name none" if not files else "name several") + "; pass --split SPLIT.parquet")
+        split = files.pop()
+    loaded = load_split(split)
+    others = sorted({r.method for r in results if r.split_id != loaded.split_id})
+    if others:
+        raise ColorbenchError(f"the grid shows one split; {', '.join(others)} were scored on another split than "
+                              f"{loaded.split_id}")
+    return loaded
+
+
+def make_leaderboard(results: list[str | os.PathLike | Result], out: str | os.PathLike, fmt: str = "md",
+                     published: str | None = None, grid: list[str] | None = None,
+                     split: str | os.PathLike | None = None, chart: bool = True) -> LeaderboardFiles:
+    """Write the table ``out`` in ``fmt``; beside it ``<stem>-chart.png`` (per-metric values and
+    CIs, when any value was measured) and, for ``grid`` pair ids, ``<stem>-grid.png``.
+
+    Args:
+        results: ``summary.json`` files, folders holding one, or loaded :class:`Result`.
+        published: id of a published table to show beside (:func:`list_published`).
+        split: the split for the grid (default: the one the results were scored on).
+    """
+    loaded = [r if isinstance(r, Result) else load_results([r])[0] for r in results]
+    board = build_leaderboard(loaded, load_published(published) if published else None)
+    out = Path(out)
+    text = render(board, fmt)
+    files = LeaderboardFiles(board, text, write_text(out, text))
+    if chart and any(row.source == "measured" and any(c.value is not None for c in row.cells.values())
+                     for row in board.rows):
+        files.chart = metric_chart(board, out.with_name(f"{out.stem}-chart.png"))
+    if grid:
+        files.grid = qualitative_grid(_grid_split(loaded, split), loaded, grid, out.with_name(f"{out.stem}-grid.png"))
+    return files

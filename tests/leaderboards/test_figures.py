@@ -1,0 +1,46 @@
+"""The figures: per-metric chart and qualitative grid, from real baseline runs and scores."""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from baselines.run import run_baseline
+from bench import score
+from bench.core.errors import ColorbenchError
+from leaderboards.make import make_leaderboard
+from pairing import build_object_level
+
+
+@pytest.fixture(scope="module")
+def scored(tiny_coco, tmp_path_factory):
+    root = tmp_path_factory.mktemp("scored")
+    split = build_object_level(tiny_coco[0], tiny_coco[1], refs=1, synthetic=1, workers=0, progress=False)
+    path = split.save(root / "object.parquet")
+    summaries = []
+    for name in ("gray", "reinhard-masked", "oracle"):
+        run_baseline(name, path, root / name, workers=0, progress=False)
+        score(path, root / name, metrics=["ssim", "delta_his", "colorfulness"], method=name, out_dir=root / f"s-{name}",
+              workers=0, progress=False)
+        summaries.append(root / f"s-{name}")
+    return split, path, summaries
+
+
+def test_chart_and_grid_are_written(scored, tmp_path):
+    split, _, summaries = scored
+    pair_ids = split.table["pair_id"].tolist()[:2]
+    files = make_leaderboard(summaries, tmp_path / "board.html", "html", grid=pair_ids)
+    assert files.table.read_text().startswith("<table>")
+    chart = np.asarray(Image.open(files.chart))
+    grid = np.asarray(Image.open(files.grid))
+    assert chart.shape[0] > 200 and chart.std() > 10
+    # two rows of thumbnails, five columns (gray target, reference, three methods, ground truth = 6)
+    assert grid.shape[1] > grid.shape[0] and grid.std() > 10
+
+
+def test_grid_errors_name_the_pair_and_need_a_split(scored, tmp_path):
+    split, path, summaries = scored
+    with pytest.raises(ColorbenchError, match="pair id nope is not in split"):
+        make_leaderboard(summaries, tmp_path / "b.md", grid=["nope"])
+    files = make_leaderboard(summaries, tmp_path / "c.md", grid=split.table["pair_id"].tolist()[:1], split=path,
+                             chart=False)
+    assert files.grid.is_file() and files.chart is None

@@ -1,0 +1,141 @@
+"""Leaderboards from result files: bolding by direction, every format, mixed splits flagged."""
+
+import json
+
+import pandas as pd
+import pytest
+
+from bench.core.errors import ColorbenchError
+from leaderboards.published_tables import load_published
+from leaderboards.render import FORMATS, render, to_frame
+from leaderboards.results import load_result
+from leaderboards.table import build_leaderboard
+from tests.helpers import assert_one_line_error
+
+CONFIG = {"his_bins": 21, "his_width": 0.1, "fid_inf_min_n": None}
+
+
+def summary(method, ssim, lpips, psnr, split_id="split-a", config=CONFIG, fid_inf=None, level=""):
+    metrics = {f"ssim{level}": {"value": ssim, "ci95": [ssim - 0.01, ssim + 0.01], "direction": "higher", "n": 10},
+               f"lpips{level}": {"value": lpips, "ci95": [lpips - 0.02, lpips + 0.02], "direction": "lower", "n": 10},
+               f"psnr{level}": {"value": psnr, "ci95": None, "direction": "higher", "n": 10}}
+    if fid_inf is not None:
+        metrics[f"fid_inf{level}"] = {"value": fid_inf, "std": 0.3, "min_n": 300, "direction": "lower", "n": 900}
+    return {"method": method, "split_id": split_id, "level": "image", "metrics": metrics,
+            "skipped": {"top1": "the split has no class labels"},
+            "meta": {"config": config, "networks": {"alexnet": {"file": "alexnet.pth", "sha256": "abc"}}}}
+
+
+def write(tmp_path, *summaries):
+    paths = []
+    for i, entry in enumerate(summaries):
+        folder = tmp_path / f"r{i}"
+        folder.mkdir()
+        (folder / "summary.json").write_text(json.dumps(entry))
+        paths.append(folder)
+    return paths
+
+
+@pytest.fixture
+def three(tmp_path):
+    return write(tmp_path, summary("gray", 0.81, 0.30, 20.0), summary("reinhard", 0.86, 0.21, 24.0),
+                 summary("oracle", 1.0, 0.21, "inf"))
+
+
+def best(board, column):
+    return sorted(row.method for row in board.rows if column in row.cells and row.cells[column].bold)
+
+
+def test_best_per_column_honours_direction_and_ties(three):
+    board = build_leaderboard([load_result(p) for p in three])
+    assert best(board, "ssim") == ["oracle"]  # higher is better
+    assert best(board, "lpips") == ["oracle", "reinhard"]  # lower is better; a tie at 4 decimals bolds both
+    assert best(board, "psnr") == ["oracle"]  # inf is the best psnr
+    assert not board.mixed and not [f for f in board.flags if "MIXED" in f]
+    assert board.notes == ["skipped top1 (all methods): the split has no class labels"]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_every_format_renders_values_bold_and_notes(three, fmt):
+    text = render(build_leaderboard([load_result(p) for p in three]), fmt)
+    bold = {"md": "**1.0000**", "latex": r"\textbf{1.0000}", "html": "<b>1.0000</b>", "csv": None}[fmt]
+    assert "reinhard" in text and "0.8600" in text or "0.86" in text
+    if bold:
+        assert bold in text
+        assert text.count(bold.replace("1.0000", "0.2100")) == 2  # the lpips tie
+        assert "0.8100" in text and bold.replace("1.0000", "0.8100") not in text  # gray is not bold
+    assert "skipped top1 (all methods)" in text
+
+
+def test_csv_is_machine_readable(three, tmp_path):
+    board = build_leaderboard([load_result(p) for p in three])
+    path = tmp_path / "t.csv"
+    path.write_text(render(board, "csv"))
+    frame = pd.read_csv(path, comment="#").set_index("method")
+    assert frame.loc["oracle", "ssim:best"] and not frame.loc["gray", "ssim:best"]
+    assert frame.loc["reinhard", "ssim"] == pytest.approx(0.86)
+    assert frame.loc["reinhard", "ssim:ci_low"] == pytest.approx(0.85)
+    assert frame.loc["gray", "lpips:direction"] == "lower"
+    assert to_frame(board).shape[0] == 3
+
+
+def test_a_mixed_split_is_flagged_and_never_ranked_across(tmp_path):
+    paths = write(tmp_path, summary("gray", 0.81, 0.30, 20.0), summary("reinhard", 0.86, 0.21, 24.0),
+                  summary("welsh", 0.95, 0.10, 30.0, split_id="split-b"))
+    board = build_leaderboard([load_result(p) for p in paths])
+    assert board.mixed
+    assert best(board, "ssim") == ["reinhard"]  # welsh is alone in its group: not ranked against A
+    for fmt in FORMATS:
+        assert "MIXED" in render(board, fmt)
+    groups = {row.method: row.group for row in board.rows}
+    assert groups["gray"] == groups["reinhard"] != groups["welsh"]
+
+
+def test_other_metric_settings_on_the_same_split_are_flagged(tmp_path):
+    paths = write(tmp_path, summary("a", 0.8, 0.3, 20.0), summary("b", 0.9, 0.2, 21.0, config={**CONFIG, "his_bins": 11}))
+    board = build_leaderboard([load_result(p) for p in paths])
+    assert board.mixed and any("his_bins: 21 vs 11" in flag for flag in board.flags)
+
+
+def test_published_table_beside_measured_rows(three):
+    board = build_leaderboard([load_result(p) for p in three], load_published("msa-table3"))
+    quoted = [row for row in board.rows if row.source == "quoted"]
+    assert [row.origin for row in quoted][:1] == ["MSA Table III"] and len(quoted) == 5
+    assert [c.key for c in board.columns][:5] == ["ssim", "lpips", "fid", "lpips_r", "delta_his"]
+    assert best(board, "ssim") == ["Super-attention [9]", "oracle"]  # each group ranked on its own
+    assert any("QUOTED" in flag for flag in board.flags)
+    md = render(board, "md")
+    assert "quoted: MSA Table III" in md and "| oracle | measured |" in md and "**0.92**" in md
+
+
+def test_object_level_published_table_aligns_fid_inf_by_min_n(tmp_path):
+    paths = write(tmp_path, summary("ours", 0.8, 0.16, 20.0, fid_inf=7.5, level="@object"),
+                  summary("other", 0.7, 0.2, 19.0, fid_inf=8.5, level="@object"))
+    board = build_leaderboard([load_result(p) for p in paths], load_published("msa-table4"))
+    keys = [c.key for c in board.columns]
+    assert "fid_inf_300@object" in keys and "fid_inf_600@object" in keys and "lpips@object" in keys
+    row = next(r for r in board.rows if r.method == "ours")
+    assert row.cells["fid_inf_300@object"].value == 7.5 and row.cells["fid_inf_300@object"].pm == 0.3
+    assert best(board, "fid_inf_300@object") == ["Ours", "ours"]
+    md = render(board, "md")
+    assert "**7.5000** ± 0.3000" in md and "**6.80** ± 0.28" in md and "| 8.22 ± 0.28 |" in md, md
+
+
+@pytest.mark.parametrize("content, message", [(None, "is not a summary.json"), ("{", "is not valid JSON"),
+                                              ('{"method": "x"}', "lacks split_id, metrics")])
+def test_bad_result_files(tmp_path, content, message):
+    path = tmp_path / "summary.json"
+    if content is not None:
+        path.write_text(content)
+    with pytest.raises(ColorbenchError, match=message):
+        load_result(path if content is not None else tmp_path / "missing.json")
+
+
+def test_cli_writes_table_and_chart_and_reports_bad_input(three, tmp_path, cli):
+    out = tmp_path / "board.md"
+    result = cli("leaderboard", *three, "--out", out, "--published", "msa-table3")
+    assert result.returncode == 0, result.stderr
+    assert "QUOTED" in result.stdout and out.read_text().startswith("| method |")
+    assert (tmp_path / "board-chart.png").stat().st_size > 10_000
+    assert_one_line_error(cli("leaderboard", tmp_path / "nothing", "--out", out), "nothing", "summary.json")
+    assert_one_line_error(cli("leaderboard", *three, "--out", out, "--published", "msa-tabel3"), "msa-table3")
