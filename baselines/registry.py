@@ -3,9 +3,9 @@
 A baseline is a function ``colorize(pair: PairInputs, rng: numpy.random.Generator) -> uint8
 (H, W, 3)`` RGB at the target's size, registered with :func:`register_baseline`::
 
-    @register_baseline("reinhard", needs=("reference",), description="global Lab mean/std transfer")
-    def reinhard(pair, rng):
-        return compose(pair.target_l, pair.reference_lab[..., 1:].mean((0, 1)) + 0 * ...)
+    @register_baseline("mean-tint", needs=("reference",), description="the reference's mean chroma everywhere")
+    def mean_tint(pair, rng):
+        return compose(pair.target_l, pair.reference_lab[..., 1:].mean(axis=(0, 1)))
 
 It sees only what a colorization method sees: the gray target (and its CIELAB lightness), the
 reference and, on object splits, the two masks. Only baselines declaring ``needs=("gt",)`` (the
@@ -18,11 +18,12 @@ from __future__ import annotations
 import difflib
 import importlib
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Callable
 
 import numpy as np
 
-from bench.core.color import lab_to_uint8_rgb
+from bench.core.color import lab_to_uint8_rgb, rgb_to_lab
 from bench.core.errors import ColorbenchError
 
 __all__ = ["BaselineSpec", "PairInputs", "compose", "get_baseline", "list_baselines", "register_baseline"]
@@ -40,21 +41,29 @@ class PairInputs:
     Attributes:
         pair_id: the pair's id (for messages).
         target_gray: the gray target, uint8 ``(H, W, 3)`` (three equal channels), as materialized.
-        target_l: its CIELAB lightness, float64 ``(H, W)`` in [0, 100].
         reference: the reference, uint8 RGB ``(h, w, 3)`` (any size).
-        reference_lab: the reference in CIELAB, float64 ``(h, w, 3)``.
         target_mask / reference_mask: bool ``(H, W)`` / ``(h, w)`` on object splits, else None.
         gt: the ground truth, uint8 ``(H, W, 3)``, only for baselines that declare ``needs=("gt",)``.
+
+    ``target_l`` (the target's CIELAB lightness, float64 ``(H, W)`` in [0, 100]) and
+    ``reference_lab`` (float64 ``(h, w, 3)``) are computed on first use, so baselines that do not
+    need them (gray, oracle) do not pay for them.
     """
 
     pair_id: str
     target_gray: np.ndarray
-    target_l: np.ndarray
     reference: np.ndarray
-    reference_lab: np.ndarray
     target_mask: np.ndarray | None = None
     reference_mask: np.ndarray | None = None
     gt: np.ndarray | None = None
+
+    @cached_property
+    def target_l(self) -> np.ndarray:
+        return rgb_to_lab(self.target_gray)[..., 0]
+
+    @cached_property
+    def reference_lab(self) -> np.ndarray:
+        return rgb_to_lab(self.reference)
 
 
 @dataclass(frozen=True)

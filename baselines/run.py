@@ -21,7 +21,7 @@ import numpy as np
 from torch.utils.data import DataLoader, Dataset
 
 from bench.core.atomic import write_json
-from bench.core.color import rgb_to_gray, rgb_to_lab
+from bench.core.color import rgb_to_gray
 from bench.core.errors import ColorbenchError, ImageReadError
 from bench.core.images import write_png
 from bench.core.splits import Split, load_split
@@ -52,9 +52,7 @@ class BaselineRun:
 
 def pair_inputs(item: dict, spec: BaselineSpec) -> PairInputs:
     """What a baseline sees of a decoded pair (the ground truth only if it declares ``gt``)."""
-    target_gray = rgb_to_gray(item["gt"])
-    return PairInputs(pair_id=item["pair_id"], target_gray=target_gray, target_l=rgb_to_lab(target_gray)[..., 0],
-                      reference=item["reference"], reference_lab=rgb_to_lab(item["reference"]),
+    return PairInputs(pair_id=item["pair_id"], target_gray=rgb_to_gray(item["gt"]), reference=item["reference"],
                       target_mask=item.get("mask"), reference_mask=item.get("reference_mask"),
                       gt=item["gt"] if "gt" in spec.needs else None)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from bench.cli_common import add_command, add_device_option, add_seed_option, not_implemented
+from bench.cli_common import add_command, add_device_option, add_seed_option
 from bench.core.errors import ColorbenchError
 
 _LEADERBOARD = """\

@@ -22,8 +22,10 @@ def _pair(seed=0, size=(40, 32), ref_size=(36, 44), masks=False, gt=False):
         target_mask[5:20, 4:30] = True
         reference_mask = np.zeros(reference.shape[:2], bool)
         reference_mask[10:30, 8:20] = True
-    return PairInputs("p", gray, rgb_to_lab(gray)[..., 0], reference, rgb_to_lab(reference), target_mask,
-                      reference_mask, target if gt else None)
+    pair = PairInputs("p", gray, reference, target_mask, reference_mask, target if gt else None)
+    np.testing.assert_array_equal(pair.target_l, rgb_to_lab(gray)[..., 0])
+    np.testing.assert_array_equal(pair.reference_lab, rgb_to_lab(reference))
+    return pair
 
 
 def test_registry_lists_every_baseline_and_names_misses():

@@ -161,8 +161,7 @@ def test_registered_baseline_returns_uint8_rgb_at_target_size():
     assert spec.fn is welsh_module.welsh and spec.needs == ("reference",)
     target, reference = colour_image(11, 36, 28), colour_image(12, 50, 40)
     gray = rgb_to_gray(target)
-    pair = PairInputs(pair_id="p0", target_gray=gray, target_l=rgb_to_lab(gray)[..., 0], reference=reference,
-                      reference_lab=rgb_to_lab(reference))
+    pair = PairInputs(pair_id="p0", target_gray=gray, reference=reference)
     out = welsh_module.welsh(pair, np.random.default_rng(0))
     assert out.dtype == np.uint8 and out.shape == (28, 36, 3)
     assert np.abs(np.diff(out.astype(int), axis=-1)).max() > 20  # coloured, not gray
