@@ -50,6 +50,8 @@ class MetricSpec:
         features: for ``per_set`` metrics, the name of the per-image features they share (FID
             and FID infinity share the Inception pool3 features, extracted once).
         description: one line for ``--help`` and the docs.
+        default: part of the default set (``score`` without ``metrics``); ``False`` for variants
+            that run only when asked for by name (``lpips_vgg``).
     """
 
     name: str
@@ -62,6 +64,7 @@ class MetricSpec:
     factory: Callable
     features: str | None = None
     description: str = ""
+    default: bool = True
 
     @property
     def direction(self) -> str:
@@ -74,7 +77,7 @@ _LOADED = False
 
 def register_metric(name: str, *, kind: str, higher_is_better: bool, needs: tuple[str, ...] = (),
                     networks: tuple[str, ...] = (), output: str = "per_image", matches: str = "",
-                    features: str | None = None, description: str = "") -> Callable:
+                    features: str | None = None, description: str = "", default: bool = True) -> Callable:
     """Decorator registering ``factory(config, device)`` as metric ``name``."""
     if kind not in KINDS:
         raise ValueError(f"metric {name}: kind must be one of {KINDS}")
@@ -87,7 +90,8 @@ def register_metric(name: str, *, kind: str, higher_is_better: bool, needs: tupl
         if name in _REGISTRY:
             raise ValueError(f"metric {name!r} is registered twice")
         _REGISTRY[name] = MetricSpec(name, kind, higher_is_better, tuple(needs), tuple(networks), output, matches,
-                                     factory, features, description or (factory.__doc__ or "").strip().split("\n")[0])
+                                     factory, features, description or (factory.__doc__ or "").strip().split("\n")[0],
+                                     default)
         return factory
 
     return decorate
@@ -101,10 +105,11 @@ def _load_builtin() -> None:
             importlib.import_module(module)
 
 
-def list_metrics() -> list[str]:
-    """Every registered metric name, in registration order."""
+def list_metrics(default_only: bool = False) -> list[str]:
+    """Every registered metric name, in registration order (``default_only``: those a score
+    without an explicit metric list runs)."""
     _load_builtin()
-    return list(_REGISTRY)
+    return [name for name, spec in _REGISTRY.items() if spec.default or not default_only]
 
 
 def get_metric(name: str) -> MetricSpec:

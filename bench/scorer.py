@@ -70,7 +70,7 @@ def _select_metrics(requested: list[str] | None, split: Split) -> tuple[list[Met
     has_labels = bool(split.table["label"].notna().any())
     explicit = requested is not None
     specs, skipped = [], {}
-    for name in requested if explicit else list_metrics():
+    for name in requested if explicit else list_metrics(default_only=True):
         spec = get_metric(name)
         if "label" in spec.needs and not has_labels:
             if explicit:
@@ -191,8 +191,9 @@ def score(split: Split | str | os.PathLike, pred_dir: str | os.PathLike, metrics
     """Score the outputs in ``pred_dir`` (``<pair_id>.png``) on ``split``.
 
     Args:
-        metrics: metric names (default: every registered metric the split supports whose network
-            is present; the others are listed in ``summary["skipped"]`` with the reason).
+        metrics: metric names (default: every metric of the default set the split supports whose
+            network is present; the others are listed in ``summary["skipped"]`` with the reason;
+            variants such as ``lpips_vgg`` run only when named).
         level: ``image``, ``object`` or ``both``.
         out_dir: where to write ``per_image.parquet`` and ``summary.json`` (None: write nothing).
         resume: continue an interrupted run in ``out_dir``.

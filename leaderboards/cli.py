@@ -16,9 +16,11 @@ metric settings are flagged, never silently mixed.
 
 _DEMO = """\
 Run the benchmark loop on the photographs bundled with colorbench, offline: check the set and
-its object masks, build an image-level and an object-level split (one reference per target) and
-write their files; the baselines, scores and leaderboard join this loop as they land.
-Writes everything under --out.
+its object masks, build an image-level and an object-level split (one reference per target),
+run the baselines, score them with every metric whose network is present (the others are listed
+as skipped, with the missing file), print the leaderboards in Markdown, and write them as
+Markdown, CSV, HTML and LaTeX with a per-metric chart and a qualitative grid. Writes everything
+under --out.
 """
 
 
@@ -62,6 +64,7 @@ def register_demo(subparsers) -> None:
     parser.add_argument("--out", default="demo-out", metavar="DIR", help="output folder (default: demo-out)")
     parser.add_argument("--images", metavar="DIR", help="run on this folder instead of the bundled photographs")
     parser.add_argument("--annotations", metavar="COCO.json", help="the COCO instances file for --images")
+    parser.add_argument("--baselines", metavar="NAMES", help="comma-separated baselines to run (default: all)")
     add_device_option(parser)
     add_seed_option(parser)
     parser.set_defaults(func=_run_demo)
@@ -72,5 +75,6 @@ def _run_demo(args: argparse.Namespace) -> int:
 
     if bool(args.images) != bool(args.annotations):
         raise ColorbenchError("--images and --annotations go together (or leave both out for the bundled set)")
-    print(format_report(run_demo(args.out, images_dir=args.images, annotations=args.annotations, device=args.device, seed=args.seed)))
+    print(format_report(run_demo(args.out, images_dir=args.images, annotations=args.annotations, device=args.device, seed=args.seed,
+                                  baselines=args.baselines.split(",") if args.baselines else None)))
     return 0

@@ -17,6 +17,7 @@ What runs today:
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -59,11 +60,18 @@ class DemoReport:
 
 def run_demo(out_dir: str | os.PathLike = "demo-out", images_dir: str | os.PathLike | None = None,
              annotations: str | os.PathLike | None = None, device: str = "auto", seed: int = 0,
-             progress: bool = True) -> DemoReport:
+             progress: bool = True, baselines: Sequence[str] | None = None) -> DemoReport:
     """The loop on a COCO-format photo set (default: the bundled demo set); everything is written
     under ``out_dir``: ``overview.png``, ``splits/``, ``image-level/`` and ``object-level/`` (the
-    materialized splits) and ``demo_set.json`` (this report)."""
+    materialized splits), ``baselines/``, ``scores/``, ``leaderboard-<level>.*`` and
+    ``demo_set.json`` (this report). ``baselines``: which to run (default: all; those needing
+    masks run on the object split only)."""
     from tqdm.auto import tqdm
+
+    from baselines.registry import get_baseline
+
+    for name in baselines or ():
+        get_baseline(name)  # an unknown name fails now, not after the splits are built
 
     out = Path(out_dir)
     coco = load_coco(annotations or demo_annotations_path())
@@ -92,7 +100,7 @@ def run_demo(out_dir: str | os.PathLike = "demo-out", images_dir: str | os.PathL
     _build_splits(report, out, images_dir, annotations or demo_annotations_path(), device, seed, progress)
     for level, info in report.splits.items():
         if "path" in info:
-            _benchmark_loop(report, level, Path(info["path"]), out, device, seed, progress)
+            _benchmark_loop(report, level, Path(info["path"]), out, device, seed, progress, baselines)
     write_json(out / "demo_set.json", asdict(report))
     return report
 
@@ -127,7 +135,7 @@ def _build_splits(report: DemoReport, out: Path, images_dir: Path, annotations, 
 
 
 def _benchmark_loop(report: DemoReport, level: str, split_path: Path, out: Path, device: str, seed: int,
-                    progress: bool) -> None:
+                    progress: bool, names: Sequence[str] | None) -> None:
     """Baselines -> scores -> leaderboard on one split."""
     from baselines.registry import get_baseline, list_baselines
     from baselines.run import run_baseline
@@ -139,7 +147,7 @@ def _benchmark_loop(report: DemoReport, level: str, split_path: Path, out: Path,
     split = load_split(split_path)
     summaries = []
     report.baselines[level] = {}
-    for name in list_baselines():
+    for name in names or list_baselines():
         if "mask" in get_baseline(name).needs and split.level != "object":
             continue
         pred_dir = out / "baselines" / level / name

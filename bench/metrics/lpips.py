@@ -99,7 +99,7 @@ def lpips_metric(config, device):
 
 
 @register_metric("lpips_vgg", kind="paired", higher_is_better=False, needs=("gt",),
-                 networks=("vgg16", "lpips_vgg_linear"),
+                 networks=("vgg16", "lpips_vgg_linear"), default=False,
                  matches='lpips.LPIPS(net="vgg", version="0.1")(x / 127.5 - 1, y / 127.5 - 1), lpips 0.1.4')
 def lpips_vgg_metric(config, device):
     """LPIPS v0.1 with VGG16 (Zhang et al. 2018), output vs ground truth."""

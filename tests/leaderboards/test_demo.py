@@ -1,5 +1,7 @@
 import json
 
+import pytest
+
 from leaderboards.demo import OBJECT_MIN_AREA, format_report, run_demo
 from pairing import load_split
 
@@ -40,10 +42,25 @@ def test_demo_without_weights_builds_both_splits_offline(tmp_path, empty_torch_h
         assert f"## {level}-level leaderboard" in text
 
 
-def test_demo_uses_vgg19_when_present(tmp_path, empty_torch_home):
-    from bench.testing import write_random_weights
-
-    write_random_weights(empty_torch_home, ["vgg19"])
-    report = run_demo(tmp_path / "out", progress=False)
+def test_demo_with_the_weights_shows_every_metric(tmp_path, random_weights, tiny_coco):
+    random_weights("vgg19", "alexnet", "inception_fid")  # shared with the other tests of the session
+    # the tests' small COCO set (smaller images than the bundled photos: networks on CPU are slow)
+    report = run_demo(tmp_path / "out", images_dir=tiny_coco[0], annotations=tiny_coco[1], progress=False,
+                      baselines=["gray", "oracle"])
     assert report.splits["image"]["features"] == "vgg19"
     assert not report.notes
+    assert set(report.baselines["object"]) == {"gray", "oracle"}
+    summary = json.loads((tmp_path / "out" / "scores" / "object" / "gray" / "summary.json").read_text())
+    networked = {"lpips", "lpips_r", "fid", "fid_inf"}
+    assert networked | {f"{name}@object" for name in networked} <= set(summary["metrics"])
+    assert set(summary["skipped"]) == {"top1", "top5"}  # the set has no class labels
+    assert "lpips_vgg" not in summary["metrics"]  # a variant: runs when named
+    assert "fid_inf_" in report.leaderboards["object"]["table"]
+
+
+def test_demo_refuses_an_unknown_baseline_before_doing_work(tmp_path):
+    from bench.core.errors import ColorbenchError
+
+    with pytest.raises(ColorbenchError, match="unknown baseline 'grey'; did you mean gray"):
+        run_demo(tmp_path / "out", progress=False, baselines=["grey"])
+    assert not (tmp_path / "out").exists()
