@@ -12,7 +12,7 @@ from .registry import get_baseline, list_baselines
 def _description() -> str:
     lines = ["Colorize every pair of a split with a method that needs no training; writes OUT/<pair_id>.png at",
              "the target's original size (the target's lightness is kept; methods predict colour).", ""]
-    lines += [f"  {name:<16}{get_baseline(name).description}" for name in list_baselines()]
+    lines += [f"  {name:<17}{get_baseline(name).description}" for name in list_baselines()]
     return "\n".join(lines) + "\n"
 
 
