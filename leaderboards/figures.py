@@ -67,7 +67,7 @@ def metric_chart(board: Leaderboard, path: str | os.PathLike) -> Path:
     for ax in list(axes.flat)[len(columns):]:
         ax.axis("off")
     fig.suptitle("mean and 95% CI per method (filled: best in its group)", fontsize=10)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.35 / fig.get_figheight()))  # room for the title above the panels
     return _save(fig, path)
 
 
