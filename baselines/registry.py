@@ -15,7 +15,6 @@ the way MSA and SPColor form their outputs.
 
 from __future__ import annotations
 
-import difflib
 import importlib
 from dataclasses import dataclass
 from functools import cached_property
@@ -24,7 +23,7 @@ from typing import Callable
 import numpy as np
 
 from bench.core.color import lab_to_uint8_rgb, rgb_to_lab
-from bench.core.errors import ColorbenchError
+from bench.core.errors import unknown_name
 
 __all__ = ["BaselineSpec", "PairInputs", "compose", "get_baseline", "list_baselines", "register_baseline"]
 
@@ -85,6 +84,10 @@ class BaselineSpec:
     description: str
     citation: str = ""
 
+    def supports(self, level: str) -> bool:
+        """Whether it runs on a split of ``level`` (baselines needing masks: object splits only)."""
+        return "mask" not in self.needs or level == "object"
+
 
 _REGISTRY: dict[str, BaselineSpec] = {}
 _LOADED = False
@@ -124,9 +127,7 @@ def get_baseline(name: str) -> BaselineSpec:
     """The spec of baseline ``name``; a one-line error with the closest names otherwise."""
     _load()
     if name not in _REGISTRY:
-        close = difflib.get_close_matches(name, _REGISTRY, n=3)
-        hint = f"; did you mean {', '.join(close)}?" if close else f"; known: {', '.join(_REGISTRY)}"
-        raise ColorbenchError(f"unknown baseline {name!r}{hint}")
+        raise unknown_name("baseline", name, _REGISTRY)
     return _REGISTRY[name]
 
 

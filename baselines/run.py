@@ -24,8 +24,8 @@ from bench.core.atomic import write_json
 from bench.core.color import rgb_to_gray
 from bench.core.errors import ColorbenchError, ImageReadError
 from bench.core.images import write_png
-from bench.core.splits import Split, load_split
-from bench.pairs_io import load_sources
+from bench.core.splits import Split, load_split, plain_records
+from bench.pairs_io import keep_items, load_sources
 from bench.version import __version__
 
 from .registry import BaselineSpec, PairInputs, get_baseline
@@ -61,10 +61,6 @@ def pair_rng(seed: int, pair_id: str) -> np.random.Generator:
     """The generator of one pair: from the run's seed and the pair id, independent of order."""
     digest = hashlib.sha256(pair_id.encode()).digest()
     return np.random.default_rng([seed, int.from_bytes(digest[:8], "little")])
-
-
-def _as_is(item: dict) -> dict:
-    return item
 
 
 class _Colorize(Dataset):
@@ -130,7 +126,7 @@ def run_baseline(name: str, split: Split | str | os.PathLike, out_dir: str | os.
 
     spec = get_baseline(name)
     split = split if isinstance(split, Split) else load_split(split)
-    if "mask" in spec.needs and split.level != "object":
+    if not spec.supports(split.level):
         raise ColorbenchError(f"baseline {name} transfers between object masks and needs an object-level split; "
                               f"{split.split_id} is image level")
     out_dir = Path(out_dir)
@@ -139,10 +135,9 @@ def run_baseline(name: str, split: Split | str | os.PathLike, out_dir: str | os.
     done = _check_manifest(out_dir, manifest, resume, overwrite, pair_ids)
     out_dir.mkdir(parents=True, exist_ok=True)
     write_json(out_dir / MANIFEST, manifest)
-    rows = [{k: (None if v is None or v != v else v) for k, v in r.items()}
-            for r in split.table.to_dict("records") if r["pair_id"] not in done]
+    rows = [r for r in plain_records(split.table) if r["pair_id"] not in done]
     loader = DataLoader(_Colorize(rows, spec, split, out_dir, seed, images_root, pool_root), batch_size=None,
-                        collate_fn=_as_is, num_workers=min(workers, len(rows)) if rows else 0)
+                        collate_fn=keep_items, num_workers=min(workers, len(rows)) if rows else 0)
     start = time.perf_counter()
     with tqdm(total=len(pair_ids), initial=len(done), desc=name, unit="pair", disable=not progress) as bar:
         for result in loader:

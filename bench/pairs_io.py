@@ -18,7 +18,7 @@ from .core.errors import ColorbenchError, ImageReadError
 from .core.images import decode_rgb, decode_rgb_with_mode, read_file
 from .core.synthetic import DEFAULT_RECIPE, SyntheticRecipe, render_synthetic
 
-__all__ = ["PairSource", "bbox_of", "load_pair", "load_sources", "safe_load_pair"]
+__all__ = ["PairSource", "bbox_of", "check_target_size", "keep_items", "load_pair", "load_sources", "read_checked", "safe_load_pair"]
 
 #: Pillow modes an output may have without a warning (anything else is converted and reported).
 PLAIN_MODES = ("RGB",)
@@ -57,28 +57,33 @@ def _read_pred(path: Path, size: tuple[int, int], resize: bool, notes: list[str]
     return pred
 
 
-def _read_checked(path: Path, expected_sha: str | None) -> tuple[np.ndarray, str]:
+def read_checked(path: Path, expected_sha: str | None) -> tuple[np.ndarray, str]:
+    """Decode a split's image, checking it against the SHA-256 the split recorded -> (uint8 HWC, sha)."""
     data = read_file(path)
     sha = sha256_bytes(data)
     if expected_sha and sha != expected_sha:
         raise ColorbenchError(f"image {path} changed since the split was built (its SHA-256 differs); "
-                              "score against the original images or rebuild the split")
+                              "use the original images or rebuild the split")
     return decode_rgb(data, path), sha
+
+
+def check_target_size(image: np.ndarray, path: Path, size: tuple[int, int]) -> None:
+    """A target decoded at another ``(height, width)`` than the split recorded is an error."""
+    if image.shape[:2] != tuple(size):
+        raise ColorbenchError(f"image {path} is {image.shape[1]}x{image.shape[0]}, the split says "
+                              f"{size[1]}x{size[0]}; rebuild the split")
 
 
 def load_sources(row: dict, images_root: Path, pool_root: Path, recipe: SyntheticRecipe, object_level: bool) -> dict:
     """Decode what a pair gives a method and the scorer, without any output: ``gt`` and
     ``reference`` (uint8 HWC; synthetic references rendered), ``gt_sha``, ``label`` and, for object
     splits, ``mask``, ``reference_mask`` and the crops' boxes ``box`` / ``reference_box``."""
-    size = (int(row["target_height"]), int(row["target_width"]))
-    gt, gt_sha = _read_checked(images_root / row["target_path"], row.get("target_sha256"))
-    if gt.shape[:2] != size:
-        raise ColorbenchError(f"image {images_root / row['target_path']} is {gt.shape[1]}x{gt.shape[0]}, the "
-                              f"split says {size[1]}x{size[0]}; rebuild the split")
+    gt, gt_sha = read_checked(images_root / row["target_path"], row.get("target_sha256"))
+    check_target_size(gt, images_root / row["target_path"], (int(row["target_height"]), int(row["target_width"])))
     if row["reference_kind"] == "synthetic":
         reference = render_synthetic(gt, int(row["tps_seed"]), recipe)
     else:
-        reference, _ = _read_checked(pool_root / row["reference_path"], row.get("reference_sha256"))
+        reference, _ = read_checked(pool_root / row["reference_path"], row.get("reference_sha256"))
     item = {"pair_id": row["pair_id"], "gt": gt, "reference": reference, "gt_sha": gt_sha,
             "label": -1 if row.get("label") is None or row.get("label") != row.get("label") else int(row["label"])}
     if object_level:
@@ -94,6 +99,12 @@ def load_pair(row: dict, source: PairSource, object_level: bool) -> dict:
     pred = _read_pred(source.pred_dir / f"{row['pair_id']}.png", size, source.resize, notes)
     item = load_sources(row, source.images_root, source.pool_root, source.recipe, object_level)
     return {**item, "pred": pred, "notes": notes}
+
+
+def keep_items(item: dict) -> dict:
+    """``collate_fn`` of the per-pair DataLoaders (``batch_size=None``): items stay as decoded
+    (the default collate would turn every numpy array into a tensor)."""
+    return item
 
 
 def safe_load_pair(row: dict, source: PairSource, object_level: bool) -> dict:

@@ -13,12 +13,11 @@ objects), never on a metric's name; ``needs`` says what a split and the outputs 
 
 from __future__ import annotations
 
-import difflib
 import importlib
 from dataclasses import dataclass
 from typing import Callable
 
-from .core.errors import ColorbenchError
+from .core.errors import unknown_name
 
 __all__ = ["MetricSpec", "register_metric", "get_metric", "list_metrics", "METRIC_MODULES"]
 
@@ -115,9 +114,6 @@ def list_metrics(default_only: bool = False) -> list[str]:
 def get_metric(name: str) -> MetricSpec:
     """The spec of ``name``; an unknown name gets a one-line error with the closest names."""
     _load_builtin()
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        close = difflib.get_close_matches(name, list(_REGISTRY), n=3)
-        hint = f"; did you mean {', '.join(close)}?" if close else f"; known: {', '.join(_REGISTRY)}"
-        raise ColorbenchError(f"unknown metric {name!r}{hint}") from None
+    if name not in _REGISTRY:
+        raise unknown_name("metric", name, _REGISTRY)
+    return _REGISTRY[name]

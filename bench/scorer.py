@@ -40,10 +40,10 @@ from .core.atomic import atomic_path, write_json
 from .core.cache import cache_key, load_arrays, save_arrays
 from .core.device import resolve_device
 from .core.errors import ColorbenchError, MissingWeightsError
-from .core.splits import Split, load_split
+from .core.splits import Split, load_split, plain_records
 from .core.weights import ensure_weights, file_sha256, weight_path
 from .metrics.base import Batch
-from .pairs_io import PairSource, safe_load_pair
+from .pairs_io import PairSource, keep_items, safe_load_pair
 from .registry import MetricSpec, get_metric, list_metrics
 from .version import __version__
 
@@ -131,11 +131,6 @@ class _Pairs(Dataset):
 
     def __getitem__(self, i: int) -> dict:
         return safe_load_pair(self.rows[i], self.source, self.object_level)
-
-
-def _as_is(item: dict) -> dict:
-    """Keep decoded items as numpy (the default would turn every array into a tensor)."""
-    return item
 
 
 def _views(item: dict, levels: list[str]) -> dict[str, dict]:
@@ -241,12 +236,11 @@ def score(split: Split | str | os.PathLike, pred_dir: str | os.PathLike, metrics
     cached_gt = {k: load_arrays(v) for k, v in gt_keys.items()}
     need_gt = {k for k, v in cached_gt.items() if v is None}
 
-    recipe = split.recipe
-    source = PairSource(split.root("images", images_root), split.root("pool", pool_root), pred_dir, recipe, resize)
-    rows = [r for r in table.to_dict("records") if r["pair_id"] not in state.done]
-    rows = [{k: (None if v is pd.NA else v) for k, v in r.items()} for r in rows]
+    source = PairSource(split.root("images", images_root), split.root("pool", pool_root), pred_dir, split.recipe,
+                        resize)
+    rows = [r for r in plain_records(table) if r["pair_id"] not in state.done]
     loader = DataLoader(_Pairs(rows, source, split.level == "object"), batch_size=None, shuffle=False,
-                        collate_fn=_as_is, num_workers=min(workers, len(rows)) if rows else 0)
+                        collate_fn=keep_items, num_workers=min(workers, len(rows)) if rows else 0)
     buckets: dict[tuple, list] = defaultdict(list)
     pending_levels: dict[str, int] = {}
 
@@ -314,8 +308,8 @@ def score(split: Split | str | os.PathLike, pred_dir: str | os.PathLike, metrics
                "meta": {"colorbench_version": __version__, "config": config.as_dict(), "device": str(torch_device),
                         "networks": _network_checksums(specs), "pred_dir": str(pred_dir.resolve()),
                         "pairs_scored": len(pair_ids), "pairs_missing": len(missing), "missing_first": missing[:10],
-                        "converted_or_resized": len(set(state.notes)), "split_builder": split.meta.get("builder"), "split_file": split_file,
-                        "features": split.meta.get("features")}}
+                        "converted_or_resized": len(set(state.notes)), "split_builder": split.meta.get("builder"),
+                        "split_file": split_file, "features": split.meta.get("features")}}
     if out_dir:
         out = Path(out_dir)
         with atomic_path(out / "per_image.parquet") as tmp:

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.core import weights as W
-from bench.core.atomic import atomic_path, write_json
+from bench.core.atomic import write_json, write_text
 from bench.core.coco import decode_mask, load_coco
 from bench.core.errors import ColorbenchError
 from bench.core.images import read_rgb
@@ -143,12 +143,14 @@ def _benchmark_loop(report: DemoReport, level: str, split_path: Path, out: Path,
     from bench.scorer import score
 
     from .make import make_leaderboard
+    from .render import render
+    from .results import load_results
 
     split = load_split(split_path)
     summaries = []
     report.baselines[level] = {}
     for name in names or list_baselines():
-        if "mask" in get_baseline(name).needs and split.level != "object":
+        if not get_baseline(name).supports(split.level):
             continue
         pred_dir = out / "baselines" / level / name
         run = run_baseline(name, split, pred_dir, seed=seed, overwrite=True, progress=progress)
@@ -159,19 +161,17 @@ def _benchmark_loop(report: DemoReport, level: str, split_path: Path, out: Path,
         summaries.append(score_dir / "summary.json")
     stem = out / f"leaderboard-{level}"
     grid = split.table["pair_id"].tolist()[:GRID_PAIRS]
-    files = make_leaderboard(summaries, stem.with_suffix(".md"), "md", grid=grid, split=split_path)
+    files = make_leaderboard(load_results(summaries), stem.with_suffix(".md"), "md", grid=grid, split=split_path)
     written = [files.table, files.chart, files.grid]
     for fmt, suffix in (("csv", ".csv"), ("html", ".html"), ("latex", ".tex")):
-        written.append(make_leaderboard(summaries, stem.with_suffix(suffix), fmt, chart=False).table)
+        written.append(write_text(stem.with_suffix(suffix), render(files.board, fmt)))
     report.leaderboards[level] = {"table": files.text, "files": [str(p) for p in written if p is not None]}
 
 
 def _overview_figure(panels, path: Path) -> Path:
-    import matplotlib
+    from .figures import pyplot, save_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     cols = 4
     rows = -(-len(panels) // cols)
     fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 3.4 * rows))
@@ -190,10 +190,7 @@ def _overview_figure(panels, path: Path) -> Path:
             ax.contour(mask, levels=[0.5], colors=[colours(i % 10)], linewidths=1.2)
         ax.set_title(f"{name}\n" + (", ".join(labels) or "no objects"), fontsize=8)
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=80)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=80)
 
 
 def format_report(report: DemoReport) -> str:

@@ -12,16 +12,16 @@ from bench.core.atomic import atomic_path
 from bench.core.color import rgb_to_gray
 from bench.core.errors import ColorbenchError, ImageReadError
 from bench.core.images import read_rgb
-from bench.core.splits import Split
+from bench.core.splits import Split, plain_records
 from bench.pairs_io import load_sources
 
 from .results import Result
 from .table import Leaderboard
 
-__all__ = ["metric_chart", "qualitative_grid"]
+__all__ = ["metric_chart", "pyplot", "qualitative_grid", "save_figure"]
 
 
-def _pyplot():
+def pyplot():
     import matplotlib
 
     matplotlib.use("Agg")  # files only; never needs a display
@@ -30,15 +30,16 @@ def _pyplot():
     return plt
 
 
-def metric_chart(board: Leaderboard, path: str | os.PathLike) -> Path:
+def metric_chart(board: Leaderboard, path: str | os.PathLike) -> Path | None:
     """One panel per metric: each measured method's value with its 95% CI (or ± std) as error
-    bars; the best per group drawn filled. Quoted rows are left out (no intervals, other split)."""
-    plt = _pyplot()
+    bars; the best per group drawn filled. Quoted rows are left out (no intervals, other split).
+    Returns None (and writes nothing) when no finite value was measured."""
     rows = [row for row in board.rows if row.source == "measured"]
     columns = [c for c in board.columns
                if any(c.key in row.cells and _finite(row.cells[c.key].value) for row in rows)]
-    if not rows or not columns:
-        raise ColorbenchError("nothing to chart: no measured metric value in the results")
+    if not columns:
+        return None
+    plt = pyplot()
     ncols = min(3, len(columns))
     nrows = math.ceil(len(columns) / ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 0.45 * len(rows) * nrows + 1.4 * nrows),
@@ -68,20 +69,20 @@ def metric_chart(board: Leaderboard, path: str | os.PathLike) -> Path:
         ax.axis("off")
     fig.suptitle("mean and 95% CI per method (filled: best in its group)", fontsize=10)
     fig.tight_layout(rect=(0, 0, 1, 1 - 0.35 / fig.get_figheight()))  # room for the title above the panels
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def _finite(value) -> bool:
     return value is not None and math.isfinite(value)
 
 
-def _save(fig, path: str | os.PathLike) -> Path:
-    plt = _pyplot()
+def save_figure(fig, path: str | os.PathLike, dpi: int = 110) -> Path:
+    """Write ``fig`` as a PNG atomically (creating the folder) and close it."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
-    plt.close(fig)
+        fig.savefig(tmp, dpi=dpi, format="png")
+    pyplot().close(fig)
     return path
 
 
@@ -95,17 +96,16 @@ def qualitative_grid(split: Split, results: list[Result], pair_ids: list[str], p
     """
     from PIL import Image
 
-    plt = _pyplot()
-    table = split.table.set_index("pair_id", drop=False)
-    unknown = [pid for pid in pair_ids if pid not in table.index]
+    plt = pyplot()
+    rows = {row["pair_id"]: row for row in plain_records(split.table)}
+    unknown = [pid for pid in pair_ids if pid not in rows]
     if unknown:
-        raise ColorbenchError(f"pair id {unknown[0]} is not in split {split.split_id} (e.g. {table.index[0]})")
+        raise ColorbenchError(f"pair id {unknown[0]} is not in split {split.split_id} (e.g. {next(iter(rows))})")
     columns = ["target (gray)", "reference"] + [r.method for r in results] + ["ground truth"]
     fig, axes = plt.subplots(len(pair_ids), len(columns), figsize=(2.2 * len(columns), 2.0 * len(pair_ids)),
                              squeeze=False)
     for r, pid in enumerate(pair_ids):
-        row = {k: (None if v is None or v != v else v) for k, v in table.loc[pid].to_dict().items()}
-        item = load_sources(row, split.root("images", images_root), split.root("pool", pool_root), split.recipe,
+        item = load_sources(rows[pid], split.root("images", images_root), split.root("pool", pool_root), split.recipe,
                             split.level == "object")
         images = [rgb_to_gray(item["gt"]), item["reference"]]
         for result in results:
@@ -132,4 +132,4 @@ def qualitative_grid(split: Split, results: list[Result], pair_ids: list[str], p
                 small = np.asarray(Image.fromarray(mask).resize(thumb.size, Image.NEAREST))
                 ax.contour(small, levels=[0.5], colors="yellow", linewidths=0.8)
     fig.tight_layout()
-    return _save(fig, path)
+    return save_figure(fig, path)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from bench.core.atomic import write_text
@@ -13,7 +13,7 @@ from bench.core.splits import load_split
 from .figures import metric_chart, qualitative_grid
 from .published_tables import load_published
 from .render import render
-from .results import Result, load_results
+from .results import Result, load_result
 from .table import Leaderboard, build_leaderboard
 
 __all__ = ["LeaderboardFiles", "make_leaderboard"]
@@ -26,7 +26,6 @@ class LeaderboardFiles:
     table: Path
     chart: Path | None = None
     grid: Path | None = None
-    extra: dict = field(default_factory=dict)
 
 
 def _grid_split(results: list[Result], split: str | os.PathLike | None):
@@ -49,20 +48,19 @@ def make_leaderboard(results: list[str | os.PathLike | Result], out: str | os.Pa
                      published: str | None = None, grid: list[str] | None = None,
                      split: str | os.PathLike | None = None, chart: bool = True) -> LeaderboardFiles:
     """Write the table ``out`` in ``fmt``; beside it ``<stem>-chart.png`` (per-metric values and
-    CIs, when any value was measured) and, for ``grid`` pair ids, ``<stem>-grid.png``.
+    CIs, when any finite value was measured) and, for ``grid`` pair ids, ``<stem>-grid.png``.
 
     Args:
         results: ``summary.json`` files, folders holding one, or loaded :class:`Result`.
         published: id of a published table to show beside (:func:`list_published`).
         split: the split for the grid (default: the one the results were scored on).
     """
-    loaded = [r if isinstance(r, Result) else load_results([r])[0] for r in results]
+    loaded = [r if isinstance(r, Result) else load_result(r) for r in results]
     board = build_leaderboard(loaded, load_published(published) if published else None)
     out = Path(out)
     text = render(board, fmt)
     files = LeaderboardFiles(board, text, write_text(out, text))
-    if chart and any(row.source == "measured" and any(c.value is not None for c in row.cells.values())
-                     for row in board.rows):
+    if chart:
         files.chart = metric_chart(board, out.with_name(f"{out.stem}-chart.png"))
     if grid:
         files.grid = qualitative_grid(_grid_split(loaded, split), loaded, grid, out.with_name(f"{out.stem}-grid.png"))

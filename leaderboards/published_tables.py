@@ -7,7 +7,6 @@ CSV; this module turns them into floats and checks each file against its index e
 
 from __future__ import annotations
 
-import difflib
 import json
 from dataclasses import dataclass
 from importlib.resources import files
@@ -15,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from bench.core.errors import ColorbenchError
+from bench.core.errors import ColorbenchError, unknown_name
 
 __all__ = ["CSV_COLUMNS", "DIRECTIONS", "PublishedTable", "list_published", "load_published", "load_index"]
 
@@ -111,11 +110,9 @@ def load_published(table_id: str) -> PublishedTable:
 def _find_entry(index: list[dict], table_id: str) -> dict:
     """The index entry with ``id == table_id``; a one-line ColorbenchError otherwise."""
     by_id = {entry["id"]: entry for entry in index}
-    if table_id in by_id:
-        return by_id[table_id]
-    close = difflib.get_close_matches(table_id, list(by_id), n=3)
-    hint = f"did you mean {', '.join(close)}? " if close else ""
-    raise ColorbenchError(f"unknown published table {table_id!r}; {hint}known: {', '.join(by_id)}")
+    if table_id not in by_id:
+        raise unknown_name("published table", table_id, by_id)
+    return by_id[table_id]
 
 
 def _read_cells(name: str) -> pd.DataFrame:

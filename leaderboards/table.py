@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass, field
 
 from bench.registry import get_metric, list_metrics
+from bench.scorer import OBJECT_SUFFIX
 
 from .results import Result
 
@@ -24,7 +25,6 @@ __all__ = ["Cell", "Column", "Leaderboard", "Row", "build_leaderboard", "column_
 
 #: Measured values are compared and shown at this many decimals (the scorer's promise).
 DECIMALS = 4
-OBJECT_SUFFIX = "@object"
 
 
 @dataclass
@@ -39,10 +39,13 @@ class Cell:
 
     @property
     def rank_value(self) -> float | None:
-        """The value as shown (ties in what the reader sees are ties in bolding)."""
-        if self.value is None or not math.isfinite(self.value):
-            return self.value if self.value is not None and not math.isnan(self.value) else None
-        return float(self.text) if self.text is not None else round(self.value, DECIMALS)
+        """The value as shown (ties in what the reader sees are ties in bolding): a quoted value
+        as printed, a measured one at :data:`DECIMALS`; None when there is no number."""
+        if self.value is None or math.isnan(self.value):
+            return None
+        if self.text is not None or math.isinf(self.value):
+            return self.value
+        return round(self.value, DECIMALS)
 
 
 @dataclass(frozen=True)
@@ -87,11 +90,8 @@ def column_key(metric: str, level: str, min_n: int | None = None) -> str:
 
 
 def _number(value) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, str):  # the scorer writes inf as "inf"
-        return float(value)
-    return float(value)
+    """A summary number (the scorer writes infinities as the strings "inf"/"-inf") as float."""
+    return None if value is None else float(value)
 
 
 def _measured_row(result: Result, group: str, columns: dict[str, Column]) -> Row:
@@ -134,7 +134,9 @@ def _groups(results: list[Result]) -> tuple[list[str], dict[str, str], list[str]
         keys.setdefault(key, chr(ord("A") + len(keys)) if len(keys) < 26 else f"G{len(keys)}")
         labels.append(keys[key])
     groups, flags = {}, []
-    first = {label: result for label, result in zip(labels, results)}
+    first: dict[str, Result] = {}
+    for label, result in zip(labels, results):
+        first.setdefault(label, result)
     for label, result in sorted(first.items()):
         groups[label] = f"measured here on split {result.split_id}"
     if len(groups) > 1:

@@ -17,12 +17,11 @@ import numpy as np
 import pandas as pd
 
 from bench.core.atomic import atomic_path, write_json
-from bench.core.cache import sha256_bytes
 from bench.core.coco import decode_rle
 from bench.core.color import rgb_to_gray
-from bench.core.errors import ColorbenchError
-from bench.core.images import decode_rgb, read_file, write_png
+from bench.core.images import write_png
 from bench.core.synthetic import render_synthetic
+from bench.pairs_io import check_target_size, read_checked
 
 from .split import Split, load_split
 
@@ -49,19 +48,11 @@ class _DecodedCache:
         if path in self.items:
             self.items.move_to_end(path)
             return self.items[path]
-        image = _decode_checked(path, expected_sha)
+        image, _ = read_checked(path, expected_sha)
         self.items[path] = image
         if len(self.items) > self.size:
             self.items.popitem(last=False)
         return image
-
-
-def _decode_checked(path: Path, expected_sha: str | None) -> np.ndarray:
-    data = read_file(path)
-    if expected_sha and sha256_bytes(data) != expected_sha:
-        raise ColorbenchError(f"image {path} changed since the split was built (its SHA-256 differs); "
-                              "materialize from the original images or rebuild the split")
-    return decode_rgb(data, path)
 
 
 def materialize(split: Split | str | os.PathLike, out_dir: str | os.PathLike, images_root=None, pool_root=None,
@@ -91,11 +82,9 @@ def materialize(split: Split | str | os.PathLike, out_dir: str | os.PathLike, im
                     bar.update(1)
                     continue
                 if target_rgb is None:
-                    target_rgb = _decode_checked(split.target_file(row, images_root), row.target_sha256)
-                    if target_rgb.shape[:2] != (row.target_height, row.target_width):
-                        raise ColorbenchError(f"image {split.target_file(row, images_root)} is "
-                                              f"{target_rgb.shape[1]}x{target_rgb.shape[0]}, the split says "
-                                              f"{row.target_width}x{row.target_height}; rebuild the split")
+                    target_path = split.target_file(row, images_root)
+                    target_rgb, _ = read_checked(target_path, row.target_sha256)
+                    check_target_size(target_rgb, target_path, (row.target_height, row.target_width))
                     gray = rgb_to_gray(target_rgb)
                 _write_pair(out, files, row, split, target_rgb, gray, references, recipe, pool_root)
                 bar.update(1)

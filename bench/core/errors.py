@@ -7,6 +7,9 @@ itself must name the file or id at fault and say what to do.
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
+
 #: Exit code of the CLI for any error in the user's input or environment.
 USAGE_EXIT_CODE = 2
 
@@ -25,3 +28,12 @@ class MissingWeightsError(ColorbenchError):
 
 class NotImplementedYetError(ColorbenchError):
     """A subcommand or feature that is declared but not built yet."""
+
+
+def unknown_name(kind: str, name: str, known: Iterable[str]) -> ColorbenchError:
+    """The error for a ``kind`` called ``name`` that is not one of ``known``: the closest names,
+    then all of them (``unknown metric 'lpip'; did you mean lpips? known: ssim, ...``)."""
+    known = list(known)
+    close = difflib.get_close_matches(name, known, n=3)
+    hint = f"did you mean {', '.join(close)}? " if close else ""
+    return ColorbenchError(f"unknown {kind} {name!r}; {hint}known: {', '.join(known)}")

@@ -47,7 +47,7 @@ from .atomic import atomic_path, write_json
 from .errors import ColorbenchError
 
 __all__ = ["Split", "SPLIT_SCHEMA", "FORMAT_VERSION", "DISTANCE_DIGITS", "REFERENCE_KINDS", "load_split",
-           "sanitize_id", "sidecar_path", "pandas_type"]
+           "plain_records", "sanitize_id", "sidecar_path", "pandas_type"]
 
 FORMAT_VERSION = 1
 
@@ -159,6 +159,12 @@ def sidecar_path(path: str | os.PathLike) -> Path:
     return Path(path).with_suffix(".json")
 
 
+def plain_records(table: pd.DataFrame) -> list[dict]:
+    """A pair table's rows as plain dicts, missing values (NA, NaN) as None: what per-pair code
+    (DataLoader workers included) reads."""
+    return [{key: (None if pd.isna(value) else value) for key, value in row.items()} for row in table.to_dict("records")]
+
+
 def load_split(path: str | os.PathLike) -> Split:
     """Read a split written by :meth:`Split.save` (a one-line error if it is not one)."""
     path = Path(path)
@@ -178,7 +184,7 @@ def load_split(path: str | os.PathLike) -> Split:
         raise ColorbenchError(f"split file {path} has format {meta['format_version']}; upgrade colorbench")
     frame = table.select(SPLIT_SCHEMA.names).to_pandas(types_mapper=pandas_type)
     # Pair ids become file names (<pair_id>.png): a hand-edited split must not smuggle in a path.
-    unsafe = [pid for pid in frame["pair_id"] if not isinstance(pid, str) or _UNSAFE.search(pid) or pid.startswith(".")]
+    unsafe = [pid for pid in frame["pair_id"] if not isinstance(pid, str) or not pid or sanitize_id(pid) != pid]
     if unsafe:
         raise ColorbenchError(f"split file {path} has a pair id that is not a safe file name ({unsafe[0]!r}); "
                               "rebuild it with colorbench pairs")

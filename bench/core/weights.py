@@ -25,7 +25,7 @@ from pathlib import Path
 
 import torch.hub
 
-from .errors import ColorbenchError, MissingWeightsError
+from .errors import MissingWeightsError, unknown_name
 
 __all__ = [
     "WeightSpec",
@@ -114,10 +114,9 @@ WEIGHTS: dict[str, WeightSpec] = {spec.name: spec for spec in _SPECS}
 
 def get_weight_spec(name: str) -> WeightSpec:
     """The spec of network ``name``; a clear error lists the known names."""
-    try:
-        return WEIGHTS[name]
-    except KeyError:
-        raise ColorbenchError(f"unknown network {name!r}; known: {', '.join(WEIGHTS)}") from None
+    if name not in WEIGHTS:
+        raise unknown_name("network", name, WEIGHTS)
+    return WEIGHTS[name]
 
 
 def is_offline(offline: bool | None = None) -> bool:

@@ -28,7 +28,7 @@ import torch
 
 from ..core.color import uint8_rgb_to_lab
 from ..registry import register_metric
-from .base import Batch, check_images
+from .base import Batch, check_images, check_pair
 
 __all__ = ["AB_SCALE", "DeltaHis", "ab_histogram", "delta_his", "histogram_intersection"]
 
@@ -143,17 +143,25 @@ def delta_his(pred: torch.Tensor, gt: torch.Tensor, references: list[torch.Tenso
     Returns:
         ``(B,)`` float64 in [0, 1] on the inputs' device; 0 when ``pred`` equals ``gt``.
     """
-    check_images(pred, "pred")
-    check_images(gt, "gt")
-    if pred.shape != gt.shape:
-        raise ValueError(f"pred and gt shapes differ: {tuple(pred.shape)} vs {tuple(gt.shape)}")
+    check_pair(pred, gt)
     if not isinstance(references, (list, tuple)) or len(references) != pred.shape[0]:
         count = len(references) if isinstance(references, (list, tuple)) else type(references).__name__
         raise ValueError(f"references must be a list of {pred.shape[0]} (3, h, w) tensors; got {count}")
-    reference_hists = _reference_histograms(list(references), bins, width)
+    return _from_gt_side(pred, _gt_side(gt, list(references), bins, width), bins, width)
+
+
+def _gt_side(gt: torch.Tensor, references: list[torch.Tensor], bins: int, width: float) -> torch.Tensor:
+    """What delta_his needs besides the outputs: ``HI(gt, ref)`` and the reference histogram,
+    ``(B, 1 + bins * bins)`` float64."""
+    reference_hists = _reference_histograms(references, bins, width)
     hi_gt = histogram_intersection(ab_histogram(gt, bins, width), reference_hists)
-    hi_pred = histogram_intersection(ab_histogram(pred, bins, width), reference_hists)
-    return (hi_gt - hi_pred).abs()
+    return torch.cat([hi_gt[:, None], reference_hists.flatten(1)], dim=1)
+
+
+def _from_gt_side(pred: torch.Tensor, gt_side: torch.Tensor, bins: int, width: float) -> torch.Tensor:
+    """``|HI(gt, ref) - HI(pred, ref)|`` from the outputs and :func:`_gt_side` -> ``(B,)``."""
+    hi_gt, reference_hists = gt_side[:, 0], gt_side[:, 1:].reshape(-1, bins, bins)
+    return (hi_gt - histogram_intersection(ab_histogram(pred, bins, width), reference_hists)).abs()
 
 
 class DeltaHis:
@@ -173,15 +181,12 @@ class DeltaHis:
         return {"metric": "delta_his", "bins": self.bins, "width": self.width, "ab_scale": AB_SCALE}
 
     def gt_side(self, batch: Batch) -> torch.Tensor:
-        reference_hists = _reference_histograms(list(batch.reference), self.bins, self.width)
-        hi_gt = histogram_intersection(ab_histogram(batch.gt, self.bins, self.width), reference_hists)
-        return torch.cat([hi_gt[:, None], reference_hists.flatten(1)], dim=1)
+        return _gt_side(batch.gt, list(batch.reference), self.bins, self.width)
 
     def __call__(self, batch: Batch, gt_side: torch.Tensor | None = None) -> torch.Tensor:
         if gt_side is None:
             return delta_his(batch.pred, batch.gt, batch.reference, self.bins, self.width)
-        hi_gt, reference_hists = gt_side[:, 0], gt_side[:, 1:].reshape(-1, self.bins, self.bins)
-        return (hi_gt - histogram_intersection(ab_histogram(batch.pred, self.bins, self.width), reference_hists)).abs()
+        return _from_gt_side(batch.pred, gt_side, self.bins, self.width)
 
 
 @register_metric("delta_his", kind="reference", higher_is_better=False, needs=("gt", "reference"),

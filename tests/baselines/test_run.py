@@ -130,3 +130,12 @@ def test_cli_runs_and_reports_bad_input(image_split, tmp_path, cli):
     assert_one_line_error(cli("baseline", "gray", "--split", path, "--out", tmp_path / "out"), "--resume")
     bad = cli("baseline", "sepia", "--split", path, "--out", tmp_path / "o")
     assert bad.returncode == 2 and "invalid choice" in bad.stderr
+
+
+def test_a_baseline_returning_the_wrong_image_is_named(image_split, tmp_path, monkeypatch):
+    import baselines.registry as registry
+
+    monkeypatch.setitem(registry._REGISTRY, "half", registry.BaselineSpec(
+        "half", lambda pair, rng: pair.target_gray[::2], (), "returns half the rows"))
+    with pytest.raises(ColorbenchError, match=r"baseline half returned uint8 \(\d+, \d+, 3\) for pair .*expected uint8"):
+        run_baseline("half", image_split[1], tmp_path / "out", workers=0, progress=False)

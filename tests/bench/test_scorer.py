@@ -145,6 +145,20 @@ def test_gray_rgba_and_16bit_outputs_are_converted_with_a_warning(image_split, t
     assert result.per_image.set_index("pair_id").ssim[second] == pytest.approx(1.0)
 
 
+def test_a_changed_or_resized_ground_truth_is_refused(coco_copy, tmp_path):
+    images, _, _ = coco_copy
+    split = build_image_level(images, features="histogram", top_k=1, synthetic=0, workers=0, progress=False)
+    pred = write_outputs(split, tmp_path / "p")
+    target = images / split.table.target_path.iloc[0]
+    Image.open(target).rotate(180).save(target)
+    with pytest.raises(ColorbenchError, match=f"image {target} changed since the split was built"):
+        score(split, pred, metrics=["ssim"], workers=0, progress=False)
+    Image.open(target).resize((64, 48)).save(target)
+    small = split.table.assign(target_sha256=None)  # a split without checksums still checks the size
+    with pytest.raises(ColorbenchError, match=f"image {target} is 64x48, the split says"):
+        score(type(split)(small, split.meta), pred, metrics=["ssim"], workers=0, progress=False)
+
+
 def test_undecodable_output_names_the_file(image_split, tmp_path):
     split, path = image_split
     pred = write_outputs(split, tmp_path / "p")

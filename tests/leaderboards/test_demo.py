@@ -64,3 +64,11 @@ def test_demo_refuses_an_unknown_baseline_before_doing_work(tmp_path):
     with pytest.raises(ColorbenchError, match="unknown baseline 'grey'; did you mean gray"):
         run_demo(tmp_path / "out", progress=False, baselines=["grey"])
     assert not (tmp_path / "out").exists()
+
+
+def test_cli_unknown_baseline_is_one_line(tmp_path, cli):
+    from tests.helpers import assert_one_line_error
+
+    assert_one_line_error(cli("demo", "--out", tmp_path / "out", "--baselines", "gray,welch"),
+                          "unknown baseline 'welch'", "did you mean welsh")
+    assert not (tmp_path / "out").exists()

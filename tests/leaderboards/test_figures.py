@@ -44,3 +44,24 @@ def test_grid_errors_name_the_pair_and_need_a_split(scored, tmp_path):
     files = make_leaderboard(summaries, tmp_path / "c.md", grid=split.table["pair_id"].tolist()[:1], split=path,
                              chart=False)
     assert files.grid.is_file() and files.chart is None
+
+
+def test_grid_needs_a_recorded_split_and_readable_outputs(scored, tmp_path):
+    import re
+    import shutil
+
+    from leaderboards.results import Result, load_result
+
+    split, path, summaries = scored
+    results = [load_result(s) for s in summaries]
+    unrecorded = [Result(r.path, {**r.summary, "meta": {**r.summary["meta"], "split_file": None}}) for r in results]
+    with pytest.raises(ColorbenchError, match="the grid needs the split file: the results name none; pass --split"):
+        make_leaderboard(unrecorded, tmp_path / "a.md", grid=split.table["pair_id"].tolist()[:1])
+    pid = split.table["pair_id"].iloc[0]
+    pred = tmp_path / "pred"
+    shutil.copytree(results[0].summary["meta"]["pred_dir"], pred)
+    (pred / f"{pid}.png").write_bytes(b"not a png")
+    broken = Result(results[0].path, {**results[0].summary, "meta": {**results[0].summary["meta"],
+                                                                        "pred_dir": str(pred)}})
+    with pytest.raises(ColorbenchError, match=re.escape(f"output {pred / pid}.png of gray cannot be read for the grid")):
+        make_leaderboard([broken], tmp_path / "b.md", grid=[pid])

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 from bench.core.errors import ColorbenchError
@@ -51,3 +53,23 @@ def test_load_errors_are_one_line(tmp_path):
     pd.DataFrame({"x": [1]}).to_parquet(tmp_path / "other.parquet")
     with pytest.raises(ColorbenchError, match="not written by colorbench pairs"):
         load_split(tmp_path / "other.parquet")
+
+
+@pytest.mark.parametrize("bad_id, message", [("../evil", "not a safe file name ('../evil')"),
+                                             (".hidden", "not a safe file name ('.hidden')"),
+                                             ("a-r1", "has the pair id 'a-r1' twice")])
+def test_hand_edited_pair_ids_are_refused_on_load(tmp_path, bad_id, message, cli):
+    """Pair ids become file names: a split edited by hand cannot point outside the output folder."""
+    from pairing.split import Split
+    from tests.helpers import assert_one_line_error
+
+    table = make_table([{"pair_id": "a-r1", "distance": 0.5}, {"pair_id": "b-r1", "distance": 0.25}])
+    path = Split(table, {"split_id": "x", "level": "image", "roots": {}}).save(tmp_path / "good.parquet")
+    assert load_split(path).table["pair_id"].tolist() == ["a-r1", "b-r1"]
+    table.loc[1, "pair_id"] = bad_id
+    path = Split(table, {"split_id": "x", "level": "image", "roots": {}}).save(tmp_path / "edited.parquet")
+    with pytest.raises(ColorbenchError, match=re.escape(message)):
+        load_split(path)
+    assert_one_line_error(cli("baseline", "gray", "--split", path, "--out", tmp_path / "out"), "edited.parquet",
+                          "rebuild")
+    assert not (tmp_path / "out").exists()
