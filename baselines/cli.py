@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from bench.cli_common import add_command, add_seed_option
+from bench.cli_common import add_command, add_image_roots_options, add_seed_option, add_workers_option
 
 from .registry import get_baseline, list_baselines
 
@@ -22,7 +22,9 @@ def register(subparsers) -> None:
     parser.add_argument("--split", required=True, metavar="SPLIT.parquet", help="the split to colorize")
     parser.add_argument("--out", required=True, metavar="DIR", help="output folder for <pair_id>.png")
     parser.add_argument("--resume", action="store_true", help="keep the outputs of an interrupted run and do the rest")
-    parser.add_argument("--workers", type=int, default=2, help="worker processes (default: 2)")
+    parser.add_argument("--overwrite", action="store_true", help="delete this split's outputs in OUT first")
+    add_workers_option(parser)
+    add_image_roots_options(parser)
     add_seed_option(parser)
     parser.set_defaults(func=_run)
 
@@ -30,7 +32,8 @@ def register(subparsers) -> None:
 def _run(args: argparse.Namespace) -> int:
     from .run import run_baseline
 
-    run = run_baseline(args.name, args.split, args.out, seed=args.seed, resume=args.resume, workers=args.workers)
+    run = run_baseline(args.name, args.split, args.out, seed=args.seed, resume=args.resume, overwrite=args.overwrite,
+                       workers=args.workers, images_root=args.images, pool_root=args.pool_images)
     print(f"{run.name}: wrote {run.written} outputs to {run.out_dir} ({run.images_per_second:.1f} images/s)"
           + (f"; {run.skipped_existing} were already there" if run.skipped_existing else ""))
     return 0

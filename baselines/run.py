@@ -18,12 +18,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import Dataset
 
 from bench.core.atomic import write_json
 from bench.core.color import rgb_to_gray
 from bench.core.errors import ColorbenchError, ImageReadError
 from bench.core.images import write_png
+from bench.core.paths import check_output_dir, exclusive_lock
+from bench.core.workers import data_loader
 from bench.core.splits import Split, load_split, plain_records
 from bench.pairs_io import keep_items, load_sources
 from bench.version import __version__
@@ -125,23 +127,25 @@ def run_baseline(name: str, split: Split | str | os.PathLike, out_dir: str | os.
     from tqdm.auto import tqdm
 
     spec = get_baseline(name)
+    if workers < 0:
+        raise ColorbenchError(f"workers must be >= 0; got {workers}")
+    out_dir = check_output_dir(out_dir)
     split = split if isinstance(split, Split) else load_split(split)
     if not spec.supports(split.level):
         raise ColorbenchError(f"baseline {name} transfers between object masks and needs an object-level split; "
                               f"{split.split_id} is image level")
-    out_dir = Path(out_dir)
     pair_ids = split.table["pair_id"].tolist()
     manifest = {"baseline": name, "split_id": split.split_id, "seed": seed, "colorbench_version": __version__}
-    done = _check_manifest(out_dir, manifest, resume, overwrite, pair_ids)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    write_json(out_dir / MANIFEST, manifest)
-    rows = [r for r in plain_records(split.table) if r["pair_id"] not in done]
-    loader = DataLoader(_Colorize(rows, spec, split, out_dir, seed, images_root, pool_root), batch_size=None,
-                        collate_fn=keep_items, num_workers=min(workers, len(rows)) if rows else 0)
-    start = time.perf_counter()
-    with tqdm(total=len(pair_ids), initial=len(done), desc=name, unit="pair", disable=not progress) as bar:
-        for result in loader:
-            if "error" in result:
-                raise result["error"]
-            bar.update(1)
+    with exclusive_lock(out_dir, "baseline run"):
+        done = _check_manifest(out_dir, manifest, resume, overwrite, pair_ids)
+        write_json(out_dir / MANIFEST, manifest)
+        rows = [r for r in plain_records(split.table) if r["pair_id"] not in done]
+        loader = data_loader(_Colorize(rows, spec, split, out_dir, seed, images_root, pool_root), batch_size=None,
+                             collate_fn=keep_items, num_workers=min(workers, len(rows)))
+        start = time.perf_counter()
+        with tqdm(total=len(pair_ids), initial=len(done), desc=name, unit="pair", disable=not progress) as bar:
+            for result in loader:
+                if "error" in result:
+                    raise result["error"]
+                bar.update(1)
     return BaselineRun(name, out_dir, len(rows), len(done), time.perf_counter() - start)

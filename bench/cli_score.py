@@ -5,7 +5,15 @@ from __future__ import annotations
 import argparse
 import json
 
-from .cli_common import add_command, add_device_option, add_seed_option
+from .cli_common import (
+    add_command,
+    add_device_option,
+    add_image_roots_options,
+    add_seed_option,
+    add_workers_option,
+    positive_int,
+)
+from .config import DEFAULT_BATCH_PIXELS, DEFAULT_BATCH_SIZE
 
 _DESCRIPTION = """\
 Score a method's outputs on a split and write the files the leaderboard reads.
@@ -22,8 +30,12 @@ Each image is decoded once; networks run batched, on GPU when present; ground-tr
 cached on disk keyed by content, so a second method on the same split pays only for its own.
 
 Outputs must have their target's size (--resize: bicubic to the target's size); gray, RGBA,
-palette or 16-bit outputs are converted to RGB with a warning; missing outputs are an error
-(--allow-missing scores the rest and reports the missing ones).
+palette or 16-bit outputs are converted to RGB with a warning, and so is a JPEG named .png;
+missing outputs are an error (--allow-missing scores the rest; the result is marked partial).
+
+OUT must not hold a result already (--overwrite replaces it); one run at a time may write into
+OUT. Progress is checkpointed at least every 10 s under OUT/.partial; --resume continues the same
+run (same split, outputs, method, metrics and settings; anything else is refused, naming it).
 """
 
 
@@ -37,9 +49,15 @@ def register(subparsers) -> None:
     parser.add_argument("--level", choices=("image", "object", "both"), default="both",
                         help="image level, object crops, or both (default: both; object needs an object split)")
     add_device_option(parser)
-    parser.add_argument("--batch-size", type=int, default=32, help="pairs per network batch (default: 32)")
-    parser.add_argument("--workers", type=int, default=2, help="DataLoader workers decoding images (default: 2)")
+    parser.add_argument("--batch-size", type=positive_int, default=DEFAULT_BATCH_SIZE,
+                        help=f"at most this many pairs per batch (default: {DEFAULT_BATCH_SIZE})")
+    parser.add_argument("--batch-pixels", type=positive_int, default=DEFAULT_BATCH_PIXELS,
+                        help=f"at most this many output pixels per batch, which bounds memory for large images "
+                             f"(default: {DEFAULT_BATCH_PIXELS})")
+    add_workers_option(parser)
+    add_image_roots_options(parser)
     parser.add_argument("--resume", action="store_true", help="continue an interrupted run in OUT")
+    parser.add_argument("--overwrite", action="store_true", help="replace a result already in OUT")
     parser.add_argument("--allow-missing", action="store_true",
                         help="score the outputs present and report the missing ones (default: error)")
     parser.add_argument("--resize", action="store_true",
@@ -64,16 +82,20 @@ def run(args: argparse.Namespace) -> int:
     settings.setdefault("fid_inf_seed", args.seed)
     metrics = [m.strip() for m in args.metrics.split(",") if m.strip()] if args.metrics else None
     result = score(args.split, args.pred, metrics=metrics, level=args.level, method=args.method, out_dir=args.out,
-                   device=args.device, batch_size=args.batch_size, workers=args.workers, resume=args.resume,
-                   allow_missing=args.allow_missing, resize=args.resize, config=ScoreConfig.from_dict(settings))
+                   device=args.device, batch_size=args.batch_size, batch_pixels=args.batch_pixels,
+                   workers=args.workers, resume=args.resume, overwrite=args.overwrite,
+                   allow_missing=args.allow_missing, resize=args.resize, config=ScoreConfig.from_dict(settings),
+                   images_root=args.images, pool_root=args.pool_images)
     print(format_summary(result.summary))
     return 0
 
 
 def format_summary(summary: dict) -> str:
     """The summary as a short text table."""
+    pairs = summary["pairs"]
+    partial = f" of {pairs['total']}, PARTIAL" if pairs["scored"] < pairs["total"] else ""
     lines = [f"{summary['method']} on split {summary['split_id']} ({summary['level']} level, "
-             f"{summary['meta']['pairs_scored']} pairs)"]
+             f"{pairs['scored']}{partial} pairs)"]
     for name, entry in summary["metrics"].items():
         value = entry["value"]
         text = f"{value:.4f}" if isinstance(value, float) else str(value)

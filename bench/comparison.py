@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from .core.errors import ColorbenchError
+from .results import bootstrap_means
 
 __all__ = ["compare"]
 
@@ -28,7 +29,7 @@ def compare(a: pd.DataFrame, b: pd.DataFrame, metric: str, higher_is_better: boo
     if len(diff) < 2:
         raise ColorbenchError(f"fewer than 2 pairs are scored by both results for {metric}; nothing to compare")
     rng = np.random.default_rng(seed)
-    boot = diff[rng.integers(0, len(diff), size=(samples, len(diff)))].mean(axis=1)
+    boot = bootstrap_means(diff, samples, rng)
     signs = rng.choice((-1.0, 1.0), size=(samples, len(diff)))
     null = np.abs((signs * diff).mean(axis=1))
     p_value = (1 + np.count_nonzero(null >= abs(diff.mean()) - 1e-15)) / (samples + 1)

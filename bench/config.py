@@ -6,11 +6,38 @@ settings it depends on, so results computed with other settings are never mixed 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 
 from .core.errors import ColorbenchError
 
-__all__ = ["ScoreConfig"]
+__all__ = [
+    "DEFAULT_BATCH_PIXELS",
+    "DEFAULT_BATCH_SIZE",
+    "DEFAULT_WORKERS",
+    "LPIPS_R_DIRECTIONS",
+    "LPIPS_R_LAYER_REDUCTIONS",
+    "PAPER_FID_INF_MIN_N",
+    "ScoreConfig",
+]
+
+# How a scoring run batches its work (speed and memory only; never a number in the results).
+#: At most this many pairs per batch.
+DEFAULT_BATCH_SIZE = 32
+#: At most this many output pixels per batch: 64 pairs of 256 x 256, 4 of 1000 x 900.
+DEFAULT_BATCH_PIXELS = 1 << 22
+#: DataLoader worker processes decoding images.
+DEFAULT_WORKERS = 2
+
+#: ``lpips_r_direction``: ``reference`` = Mechrez et al.'s published Eq. 1 (for each reference
+#: feature its best match among the output's, averaged over the reference); ``output`` = the
+#: forward direction of Zhang et al. 2019's code, which SPColor reuses (for each output feature
+#: its best match among the reference's, averaged over the output).
+LPIPS_R_DIRECTIONS = ("reference", "output")
+#: ``lpips_r_layer_reduction``: how the per-layer -log CX combine: ``mean`` (ours) or ``sum``
+#: (Mechrez et al.'s code, which sums its layers' losses).
+LPIPS_R_LAYER_REDUCTIONS = ("mean", "sum")
+#: The MSA paper's FID infinity columns (smallest subsets of 300 and 600 outputs).
+PAPER_FID_INF_MIN_N = (300, 600)
 
 
 @dataclass(frozen=True)
@@ -20,21 +47,29 @@ class ScoreConfig:
     Attributes:
         lpips_r_layers: VGG19 layers of the contextual similarity (LPIPS_R). The MSA paper does not
             publish them; ``relu3_2`` + ``relu4_2`` (mid-level: colour and texture statistics, as
-            in Mechrez et al.'s style/contextual experiments) by default, averaged.
+            in Mechrez et al.'s style/contextual experiments) by default.
         lpips_r_h: band width ``h`` of the contextual similarity (0.5 in Mechrez et al.; Zhang et
             al. 2019 use 0.1).
-        lpips_r_side: output and reference are resized to this square side (bilinear, antialiased)
-            before VGG19, so the cost does not grow with image size and sizes need not match.
-        fid_inf_min_n: smallest subset of FID infinity's line fit (the MSA paper reports 300 and 600;
-            ``None`` = max(50, N // 10), capped at N // 2 and at least 2, as the reference's 5,000 of
-            50,000 scaled to any N, so small demo sets still span a factor of two).
+        lpips_r_side: output and reference are resized so their SHORT side is this (bilinear,
+            antialiased, aspect ratio kept) before VGG19, so the cost does not grow with image size.
+        lpips_r_direction: ``reference`` (default: the published Eq. 1 that the MSA paper cites) or
+            ``output`` (Zhang et al. 2019's and SPColor's code); see :data:`LPIPS_R_DIRECTIONS`.
+        lpips_r_layer_reduction: ``mean`` (default) or ``sum`` (Mechrez et al.'s code) over layers.
+        fid_inf_min_n: smallest subset(s) of FID infinity's line fit. ``None`` = max(50, N // 10),
+            capped at N // 2 and at least 2 (the reference's 5,000 of 50,000 scaled to any N), on
+            image-level splits, and ``fid_inf_object_min_n`` on object-level splits; an int or a
+            tuple of ints fixes them (each reported as ``fid_inf_<min_n>``).
+        fid_inf_object_min_n: the smallest subsets used on object-level splits when
+            ``fid_inf_min_n`` is None: the MSA paper's 300 and 600, each reported when more
+            outputs than that are scored (otherwise the ``None`` rule above is reported instead).
         fid_inf_points: number of subset sizes, ``linspace(min_n, N, points)``.
         fid_inf_repeats: how many times the whole fit is repeated (mean +- sample std, ddof 1).
         fid_inf_seed: seed of the subset draws.
-        his_bins: bins per axis of the ab histograms of delta_his (the SA authors' code: 21).
-        his_width: triangular (soft) bin half-width in ab/127 units (the SA authors' code: 0.1).
+        his_bins: bins per axis of the ab histograms of delta_his (our documented choice: 21).
+        his_width: triangular (soft) bin half-width in ab/127 units (our documented choice: 0.1).
         classifier_resize: top1/top5 resize the short side to this, then centre-crop
-            ``classifier_crop`` (torchvision's ImageNet evaluation transform).
+            ``classifier_crop``. Default 224 -> 224, as SPColor's evaluation does (torchvision's
+            ImageNet transform would be 256 -> 224).
         classifier_crop: see ``classifier_resize``.
         psnr_ab_data_range: peak ``R`` of psnr_ab in ab units; 255 = the span of the 8-bit ab
             encoding [-128, 127]. It shifts every value by ``20 log10(R / 255)`` dB, never a ranking.
@@ -45,28 +80,52 @@ class ScoreConfig:
     lpips_r_layers: tuple[str, ...] = ("relu3_2", "relu4_2")
     lpips_r_h: float = 0.5
     lpips_r_side: int = 224
-    fid_inf_min_n: int | None = None
+    lpips_r_direction: str = "reference"
+    lpips_r_layer_reduction: str = "mean"
+    fid_inf_min_n: int | tuple[int, ...] | None = None
+    fid_inf_object_min_n: tuple[int, ...] = PAPER_FID_INF_MIN_N
     fid_inf_points: int = 15
     fid_inf_repeats: int = 10
     fid_inf_seed: int = 0
     his_bins: int = 21
     his_width: float = 0.1
-    classifier_resize: int = 256
+    classifier_resize: int = 224
     classifier_crop: int = 224
     psnr_ab_data_range: float = 255.0
     bootstrap_samples: int = 1000
     bootstrap_seed: int = 0
 
+    def __post_init__(self):
+        if self.lpips_r_direction not in LPIPS_R_DIRECTIONS:
+            raise ColorbenchError(f"lpips_r_direction must be one of {', '.join(LPIPS_R_DIRECTIONS)}; "
+                                  f"got {self.lpips_r_direction!r}")
+        if self.lpips_r_layer_reduction not in LPIPS_R_LAYER_REDUCTIONS:
+            raise ColorbenchError(f"lpips_r_layer_reduction must be one of {', '.join(LPIPS_R_LAYER_REDUCTIONS)}; "
+                                  f"got {self.lpips_r_layer_reduction!r}")
+        if self.bootstrap_samples < 1:
+            raise ColorbenchError(f"bootstrap_samples must be at least 1; got {self.bootstrap_samples}")
+
+    def for_split(self, split_level: str) -> ScoreConfig:
+        """The settings as they apply to a split of ``split_level`` (what a summary records):
+        FID infinity's smallest subsets become ``fid_inf_object_min_n`` on object-level splits
+        when ``fid_inf_min_n`` is None."""
+        if split_level == "object" and self.fid_inf_min_n is None and self.fid_inf_object_min_n:
+            return replace(self, fid_inf_min_n=tuple(self.fid_inf_object_min_n))
+        return self
+
     @classmethod
-    def from_dict(cls, values: dict | None) -> "ScoreConfig":
+    def from_dict(cls, values: dict | None) -> ScoreConfig:
         """A config from user settings; a mistyped key is an error, never silently ignored."""
         values = dict(values or {})
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
             raise ColorbenchError(f"unknown metric setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
-        if "lpips_r_layers" in values:
-            values["lpips_r_layers"] = tuple(values["lpips_r_layers"])
+        for name in ("lpips_r_layers", "fid_inf_object_min_n"):
+            if name in values:
+                values[name] = tuple(values[name])
+        if isinstance(values.get("fid_inf_min_n"), list):
+            values["fid_inf_min_n"] = tuple(values["fid_inf_min_n"])
         return cls(**values)
 
     def as_dict(self) -> dict:

@@ -15,7 +15,8 @@ from PIL import Image
 from .core.cache import sha256_bytes
 from .core.coco import decode_rle
 from .core.errors import ColorbenchError, ImageReadError
-from .core.images import decode_rgb, decode_rgb_with_mode, read_file
+from .core.images import decode_rgb, decode_rgb_with_info, read_file
+from .core.paths import resolve_inside
 from .core.synthetic import DEFAULT_RECIPE, SyntheticRecipe, render_synthetic
 
 __all__ = ["PairSource", "bbox_of", "check_target_size", "keep_items", "load_pair", "load_sources", "read_checked", "safe_load_pair"]
@@ -43,10 +44,24 @@ def bbox_of(mask: np.ndarray) -> tuple[int, int, int, int]:
     return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
 
 
-def _read_pred(path: Path, size: tuple[int, int], resize: bool, notes: list[str]) -> np.ndarray:
-    pred, mode = decode_rgb_with_mode(read_file(path), path)
-    if mode not in PLAIN_MODES:
+def output_notes(path: Path, mode: str, image_format: str | None, bits: int) -> list[str]:
+    """Warnings about an output file that is not a plain 8-bit RGB PNG: each changes what is
+    scored (a lossy JPEG changes every metric; 16 bits are reduced to 8; gray or palette become
+    RGB)."""
+    notes = []
+    if image_format and image_format != "PNG" and path.suffix.lower() == ".png":
+        notes.append(f"{path.name}: a {image_format} file named .png (lossy outputs change every metric); "
+                     "write real PNGs")
+    if bits == 16:
+        notes.append(f"{path.name}: 16-bit {mode} output reduced to 8 bits per channel")
+    elif mode not in PLAIN_MODES:
         notes.append(f"{path.name}: {mode} output converted to RGB")
+    return notes
+
+
+def _read_pred(path: Path, size: tuple[int, int], resize: bool, notes: list[str]) -> np.ndarray:
+    pred, info = decode_rgb_with_info(read_file(path), path)
+    notes.extend(output_notes(path, info.mode, info.format, info.bits))
     height, width = size
     if pred.shape[:2] != (height, width):
         if not resize:
@@ -78,12 +93,14 @@ def load_sources(row: dict, images_root: Path, pool_root: Path, recipe: Syntheti
     """Decode what a pair gives a method and the scorer, without any output: ``gt`` and
     ``reference`` (uint8 HWC; synthetic references rendered), ``gt_sha``, ``label`` and, for object
     splits, ``mask``, ``reference_mask`` and the crops' boxes ``box`` / ``reference_box``."""
-    gt, gt_sha = read_checked(images_root / row["target_path"], row.get("target_sha256"))
-    check_target_size(gt, images_root / row["target_path"], (int(row["target_height"]), int(row["target_width"])))
+    target_path = resolve_inside(images_root, row["target_path"], f"pair {row['pair_id']}: target_path")
+    gt, gt_sha = read_checked(target_path, row.get("target_sha256"))
+    check_target_size(gt, target_path, (int(row["target_height"]), int(row["target_width"])))
     if row["reference_kind"] == "synthetic":
         reference = render_synthetic(gt, int(row["tps_seed"]), recipe)
     else:
-        reference, _ = read_checked(pool_root / row["reference_path"], row.get("reference_sha256"))
+        reference_path = resolve_inside(pool_root, row["reference_path"], f"pair {row['pair_id']}: reference_path")
+        reference, _ = read_checked(reference_path, row.get("reference_sha256"))
     item = {"pair_id": row["pair_id"], "gt": gt, "reference": reference, "gt_sha": gt_sha,
             "label": -1 if row.get("label") is None or row.get("label") != row.get("label") else int(row["label"])}
     if object_level:

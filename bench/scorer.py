@@ -1,56 +1,78 @@
-"""Score a method's outputs on a split, in one pass.
+"""Score a method's outputs on a split, in one streaming pass.
 
 :func:`score` decodes every pair once (DataLoader workers), groups pairs of one size into batches
-so every metric runs batched at the images' native resolution (on GPU when present), computes the
-per-image metrics, gathers the per-image features the set metrics need (FID, FID infinity), and
-writes ``per_image.parquet`` and ``summary.json``.
+bounded by a pair count *and* a pixel budget, so every metric runs batched at the images' native
+resolution (on GPU when present) with memory that does not depend on the images' sizes or on how
+many sizes the split has. It computes the per-image metrics, gathers the per-image features the
+set metrics need (FID, FID infinity), and writes ``per_image.parquet`` and ``summary.json`` (the
+schema is :mod:`bench.results`).
 
 * Levels: ``image`` scores the full images; ``object`` (object splits) scores the crops to the
   bounding box of the target object's mask, and the reference's crop to its own object's box,
-  as the MSA paper does; ``both`` does both in the same pass. Object-level columns and summary
-  keys carry the suffix ``@object``.
+  as the MSA paper does; ``both`` does both in the same pass. Object-level keys end in ``@object``.
 * What depends only on the ground truths and references is cached on disk: the set metrics'
   ground-truth features and the ground-truth side of per-image metrics that split one off
   (``gt_side``, e.g. delta_his's reference histograms), keyed by the split's id, the level, the
   scored pairs, and the extractor's record (settings, weight checksum), so a second method on the
   same split pays only for its own images; anything else (another split, other settings) misses.
-* Interrupt-safe: completed pairs are checkpointed under ``OUT/.partial`` (atomically);
-  ``resume=True`` continues from there and loses or duplicates no row. Final files are written
-  atomically.
+* Bounded memory: decoded pairs wait in per-size buckets until a bucket holds ``batch_size`` pairs
+  or ``batch_pixels`` pixels; when all waiting pairs together exceed :data:`MAX_PENDING_BATCHES`
+  batches' worth of pixels, the fullest bucket is scored early.
+* Interrupt-safe: at least every :data:`CHECKPOINT_SECONDS` of work every waiting bucket is scored
+  and the finished pairs are appended to the checkpoint under ``OUT/.partial``; ``resume=True``
+  continues from there (refusing a checkpoint of other outputs or settings, see
+  :mod:`bench.score_state`) and loses or duplicates no row.
+* One run per output folder at a time (an OS lock on ``OUT``); an existing result is replaced only
+  with ``overwrite=True``; the output folder is checked before any work starts.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
 from collections import defaultdict
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from contextlib import nullcontext
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pandas as pd
 import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import Dataset
 
-from .config import ScoreConfig
-from .core.atomic import atomic_path, write_json
+from .config import DEFAULT_BATCH_PIXELS, DEFAULT_BATCH_SIZE, DEFAULT_WORKERS, ScoreConfig
 from .core.cache import cache_key, load_arrays, save_arrays
 from .core.device import resolve_device
 from .core.errors import ColorbenchError, MissingWeightsError
+from .core.paths import check_output_dir, exclusive_lock
 from .core.splits import Split, load_split, plain_records
 from .core.weights import ensure_weights, file_sha256, weight_path
+from .core.workers import data_loader
 from .metrics.base import Batch
 from .pairs_io import PairSource, keep_items, safe_load_pair
 from .registry import MetricSpec, get_metric, list_metrics
+from .results import (
+    OBJECT_SUFFIX,
+    SCHEMA_VERSION,
+    bootstrap_ci,
+    json_number,
+    metric_key,
+    pairs_record,
+    result_files,
+    write_result,
+)
+from .score_state import CHECKPOINT_DIR, Checkpoint, ScoreState, output_stamps
 from .version import __version__
 
-__all__ = ["score", "ScoreResult", "OBJECT_SUFFIX"]
+__all__ = ["CHECKPOINT_SECONDS", "OBJECT_SUFFIX", "ScoreResult", "score"]
 
-OBJECT_SUFFIX = "@object"
-_CHECKPOINT_SECONDS = 20.0
+#: At most this many seconds of work pass between two checkpoints.
+CHECKPOINT_SECONDS = 10.0
+#: Decoded pairs waiting in buckets may hold this many batches' worth of pixels before the fullest
+#: bucket is scored early.
+MAX_PENDING_BATCHES = 4
 
 
 @dataclass
@@ -59,10 +81,6 @@ class ScoreResult:
 
     per_image: pd.DataFrame
     summary: dict
-
-
-def _column(name: str, level: str) -> str:
-    return name if level == "image" else f"{name}{OBJECT_SUFFIX}"
 
 
 def _select_metrics(requested: list[str] | None, split: Split) -> tuple[list[MetricSpec], dict[str, str]]:
@@ -115,11 +133,18 @@ def _check_outputs(table: pd.DataFrame, pred_dir: Path, allow_missing: bool, war
                               f"{', '.join(missing[:3])}); write <pair_id>.png for every pair, or pass --allow-missing")
     if missing:
         warn(f"{len(missing)} outputs missing; scoring the other {len(table) - len(missing)} (first missing: "
-             f"{', '.join(missing[:3])})")
+             f"{', '.join(missing[:3])}); the result is marked partial")
         table = table[~table["pair_id"].isin(missing)]
     if table.empty:
         raise ColorbenchError(f"no output of this split is in {pred_dir}")
     return table, missing
+
+
+def _refuse_existing_result(out: Path, overwrite: bool) -> None:
+    existing = [path.name for path in result_files(out) if path.exists()]
+    if existing and not overwrite:
+        raise ColorbenchError(f"{out} already holds a result ({', '.join(existing)}); pass --overwrite to replace it, "
+                              "or choose another --out")
 
 
 class _Pairs(Dataset):
@@ -167,22 +192,91 @@ def _to_batch(pair_ids: list[str], views: list[dict], labels: list[int], device:
                  label=torch.tensor(labels, dtype=torch.int64, device=device), pair_ids=pair_ids)
 
 
-@dataclass
-class _State:
-    """Everything computed so far, by level."""
+class _Pass:
+    """The streaming part of a run: buckets of decoded pairs, scored batch by batch into ``state``.
 
-    values: dict = field(default_factory=lambda: defaultdict(lambda: defaultdict(dict)))  # level/metric/pair
-    features: dict = field(default_factory=lambda: defaultdict(dict))  # (level, key, role) -> pair -> vector
-    done: set = field(default_factory=set)
-    notes: list = field(default_factory=list)
+    Args:
+        metrics: name -> built metric; ``per_image``: the per-image specs; ``extractors``: feature
+            key -> the set metric extracting it; ``sided``: per-image metrics with a gt side.
+        gt_cache: (level, key) -> cached ground-truth arrays or None; ``pair_index``: pair -> row.
+    """
+
+    def __init__(self, state: ScoreState, metrics: dict, per_image: list[MetricSpec], extractors: dict,
+                 sided: dict, gt_cache: dict, pair_index: dict, levels: list[str], device: torch.device,
+                 batch_size: int, batch_pixels: int):
+        self.state, self.metrics, self.per_image = state, metrics, per_image
+        self.extractors, self.sided, self.gt_cache = extractors, sided, gt_cache
+        self.pair_index, self.levels, self.device = pair_index, levels, device
+        self.batch_size, self.batch_pixels = batch_size, batch_pixels
+        self.need_gt = {k for k, v in gt_cache.items() if v is None}
+        self.buckets: dict[tuple, list] = defaultdict(list)
+        self.bucket_pixels: dict[tuple, int] = defaultdict(int)
+        self.pending_pixels = 0
+        self.pending_levels: dict[str, int] = {}
+
+    def add(self, item: dict) -> None:
+        """Queue a decoded pair's views; score whatever batch that completes or overflows."""
+        self.state.notes.extend(item["notes"])
+        views = _views(item, self.levels)
+        self.pending_levels[item["pair_id"]] = len(views)
+        for lvl, view in views.items():
+            height, width = view["pred"].shape[:2]
+            key = (lvl, height, width)
+            self.buckets[key].append((item["pair_id"], view, item["label"]))
+            self.bucket_pixels[key] += height * width
+            self.pending_pixels += height * width
+            if len(self.buckets[key]) >= self.batch_size or self.bucket_pixels[key] >= self.batch_pixels:
+                self.flush(key)
+        while self.pending_pixels > MAX_PENDING_BATCHES * self.batch_pixels:
+            self.flush(max(self.bucket_pixels, key=self.bucket_pixels.get))
+
+    def flush_all(self) -> None:
+        for key in list(self.buckets):
+            self.flush(key)
+
+    def _gt_side(self, lvl: str, name: str, batch: Batch) -> torch.Tensor:
+        cached = self.gt_cache[(lvl, name)]
+        if cached is not None:
+            rows = cached["features"][[self.pair_index[pid] for pid in batch.pair_ids]]
+            return torch.from_numpy(rows).to(self.device)
+        side = self.sided[name].gt_side(batch)
+        self.state.features[(lvl, name, "gt")].update(zip(batch.pair_ids, side.detach().double().cpu().numpy()))
+        return side
+
+    def flush(self, key: tuple) -> None:
+        """Score the pairs waiting in bucket ``key`` as one batch."""
+        lvl = key[0]
+        entries = self.buckets.pop(key)
+        self.pending_pixels -= self.bucket_pixels.pop(key)
+        ids = [e[0] for e in entries]
+        batch = _to_batch(ids, [e[1] for e in entries], [e[2] for e in entries], self.device)
+        with torch.no_grad():
+            for spec in self.per_image:
+                metric = self.metrics[spec.name]
+                if spec.name in self.sided:
+                    values = metric(batch, self._gt_side(lvl, spec.name, batch))
+                else:
+                    values = metric(batch)
+                self.state.values[lvl][spec.name].update(zip(ids, values.detach().double().cpu().tolist()))
+            for feature, extractor in self.extractors.items():
+                for role in ("pred", "gt") if (lvl, feature) in self.need_gt else ("pred",):
+                    vectors = np.asarray(extractor.extract(getattr(batch, role)), dtype=np.float64)
+                    self.state.features[(lvl, feature, role)].update(zip(ids, vectors))
+        for pid in ids:
+            self.pending_levels[pid] -= 1
+            if self.pending_levels[pid] == 0:
+                del self.pending_levels[pid]
+                self.state.mark_done(pid)
 
 
-def score(split: Split | str | os.PathLike, pred_dir: str | os.PathLike, metrics: list[str] | None = None,
+def score(split: Split | str | os.PathLike, pred_dir: str | os.PathLike, *, metrics: list[str] | None = None,
           level: str = "both", method: str | None = None, out_dir: str | os.PathLike | None = None,
-          device: str = "auto", batch_size: int = 32, workers: int = 2, resume: bool = False,
-          allow_missing: bool = False, resize: bool = False, config: ScoreConfig | dict | None = None,
-          images_root: str | os.PathLike | None = None, pool_root: str | os.PathLike | None = None,
-          progress: bool = True, warn: Callable[[str], None] | None = None) -> ScoreResult:
+          device: str = "auto", batch_size: int = DEFAULT_BATCH_SIZE, batch_pixels: int = DEFAULT_BATCH_PIXELS,
+          workers: int = DEFAULT_WORKERS,
+          resume: bool = False, overwrite: bool = False, allow_missing: bool = False, resize: bool = False,
+          config: ScoreConfig | dict | None = None, images_root: str | os.PathLike | None = None,
+          pool_root: str | os.PathLike | None = None, progress: bool = True,
+          warn: Callable[[str], None] | None = None) -> ScoreResult:
     """Score the outputs in ``pred_dir`` (``<pair_id>.png``) on ``split``.
 
     Args:
@@ -190,148 +284,136 @@ def score(split: Split | str | os.PathLike, pred_dir: str | os.PathLike, metrics
             network is present; the others are listed in ``summary["skipped"]`` with the reason;
             variants such as ``lpips_vgg`` run only when named).
         level: ``image``, ``object`` or ``both``.
+        method: the method's name in the summary (default: ``pred_dir``'s folder name).
         out_dir: where to write ``per_image.parquet`` and ``summary.json`` (None: write nothing).
-        resume: continue an interrupted run in ``out_dir``.
-        allow_missing: score the outputs present instead of failing on missing ones.
+        batch_size, batch_pixels: a batch holds at most this many pairs and output pixels.
+        workers: DataLoader worker processes decoding images (0: in this process).
+        resume: continue an interrupted run in ``out_dir`` (only the same run: same split, outputs,
+            method, metrics and settings).
+        overwrite: replace a result already in ``out_dir`` (otherwise an error).
+        allow_missing: score the outputs present instead of failing on missing ones (the result
+            is marked partial).
         resize: resize outputs whose size differs from the target (bicubic) instead of failing.
         config: metric settings (:class:`ScoreConfig` or a dict of its fields).
+        images_root, pool_root: where the split's target and reference images are now, if they
+            moved since the split was built.
 
     Returns:
         :class:`ScoreResult` with the per-image table and the summary.
     """
-    from tqdm.auto import tqdm
-
     warn = warn or (lambda message: print(f"warning: {message}", file=sys.stderr))
+    if batch_size < 1 or batch_pixels < 1 or workers < 0:
+        raise ColorbenchError(f"batch_size and batch_pixels must be >= 1 and workers >= 0; got {batch_size}, "
+                              f"{batch_pixels} and {workers}")
+    out = check_output_dir(out_dir) if out_dir is not None else None
     config = config if isinstance(config, ScoreConfig) else ScoreConfig.from_dict(config)
     split_file = None if isinstance(split, Split) else str(Path(split).resolve())
     split = split if isinstance(split, Split) else load_split(split)
-    pred_dir = Path(pred_dir)
+    config = config.for_split(split.level)
+    with exclusive_lock(out, "scoring run") if out is not None else nullcontext():
+        if out is not None:
+            _refuse_existing_result(out, overwrite)
+        return _score(split, split_file, Path(pred_dir), out, metrics=metrics, level=level, method=method,
+                      device=device, batch_size=batch_size, batch_pixels=batch_pixels, workers=workers,
+                      resume=resume, allow_missing=allow_missing, resize=resize, config=config,
+                      images_root=images_root, pool_root=pool_root, progress=progress, warn=warn)
+
+
+def _score(split: Split, split_file: str | None, pred_dir: Path, out: Path | None, *, metrics, level, method, device,
+           batch_size, batch_pixels, workers, resume, allow_missing, resize, config: ScoreConfig, images_root,
+           pool_root, progress, warn) -> ScoreResult:
+    from tqdm.auto import tqdm
+
     levels = _levels(level, split)
     specs, skipped = _select_metrics(metrics, split)
     table, missing = _check_outputs(split.table, pred_dir, allow_missing, warn)
+    method = method or pred_dir.resolve().name
     torch_device = resolve_device(device)
+    pair_ids = table["pair_id"].tolist()
+    fingerprint = {"split_id": split.split_id, "pairs": pair_ids, "levels": levels,
+                   "metrics": [s.name for s in specs], "config": config.as_dict(), "resize": resize,
+                   "method": method, "pred_dir": str(pred_dir.resolve()), "outputs": output_stamps(pred_dir, pair_ids),
+                   "version": __version__}
+    checkpoint = Checkpoint(out / CHECKPOINT_DIR if out is not None else None, fingerprint)
+    if resume:
+        state = checkpoint.load()
+    else:
+        checkpoint.clear()
+        state = ScoreState()
+
     built = {spec.name: spec.factory(config, torch_device) for spec in specs}
     per_image = [s for s in specs if s.output == "per_image"]
     extractors = {}  # feature key -> extractor shared by the set metrics using it
     for spec in specs:
         if spec.output == "per_set":
             extractors.setdefault(spec.features or spec.name, built[spec.name])
-
     # Everything whose ground-truth half is cached: set-metric features, and per-image metrics
     # with a gt_side (see bench.metrics.base).
     sided = {s.name: built[s.name] for s in per_image if hasattr(built[s.name], "gt_side")}
-    gt_sources = {**extractors, **sided}
-
-    pair_ids = table["pair_id"].tolist()
-    pair_index = {pid: i for i, pid in enumerate(pair_ids)}
-    fingerprint = {"split_id": split.split_id, "pairs": pair_ids, "levels": levels, "metrics": [s.name for s in specs],
-                   "config": config.as_dict(), "resize": resize, "version": __version__}
-    checkpoint = _Checkpoint(Path(out_dir) / ".partial" if out_dir else None, fingerprint)
-    state = checkpoint.load() if resume else _State()
-    if not resume:
-        checkpoint.clear()
-
     gt_keys = {(lvl, key): _gt_cache_key(split, lvl, key, pair_ids, source)
-               for lvl in levels for key, source in gt_sources.items()}
-    cached_gt = {k: load_arrays(v) for k, v in gt_keys.items()}
-    need_gt = {k for k, v in cached_gt.items() if v is None}
+               for lvl in levels for key, source in {**extractors, **sided}.items()}
+    gt_cache = {k: load_arrays(v) for k, v in gt_keys.items()}
 
+    scoring = _Pass(state, built, per_image, extractors, sided, gt_cache, {pid: i for i, pid in enumerate(pair_ids)},
+                    levels, torch_device, batch_size, batch_pixels)
     source = PairSource(split.root("images", images_root), split.root("pool", pool_root), pred_dir, split.recipe,
                         resize)
-    rows = [r for r in plain_records(table) if r["pair_id"] not in state.done]
-    loader = DataLoader(_Pairs(rows, source, split.level == "object"), batch_size=None, shuffle=False,
-                        collate_fn=keep_items, num_workers=min(workers, len(rows)) if rows else 0)
-    buckets: dict[tuple, list] = defaultdict(list)
-    pending_levels: dict[str, int] = {}
-
-    def gt_side(lvl: str, name: str, batch: Batch) -> torch.Tensor:
-        cached = cached_gt[(lvl, name)]
-        if cached is not None:
-            rows = cached["features"][[pair_index[pid] for pid in batch.pair_ids]]
-            return torch.from_numpy(rows).to(torch_device)
-        side = sided[name].gt_side(batch)
-        state.features[(lvl, name, "gt")].update(zip(batch.pair_ids, side.detach().double().cpu().numpy()))
-        return side
-
-    def flush(bucket_key) -> None:
-        lvl = bucket_key[0]
-        entries = buckets.pop(bucket_key)
-        ids = [e[0] for e in entries]
-        batch = _to_batch(ids, [e[1] for e in entries], [e[2] for e in entries], torch_device)
-        with torch.no_grad():
-            for spec in per_image:
-                metric = built[spec.name]
-                values = metric(batch, gt_side(lvl, spec.name, batch)) if spec.name in sided else metric(batch)
-                values = values.detach().double().cpu().numpy()
-                state.values[lvl][spec.name].update(zip(ids, values.tolist()))
-            for key, extractor in extractors.items():
-                for role in ("pred", "gt") if (lvl, key) in need_gt else ("pred",):
-                    vectors = extractor.extract(getattr(batch, role))
-                    state.features[(lvl, key, role)].update(zip(ids, np.asarray(vectors, dtype=np.float64)))
-        for pid in ids:
-            pending_levels[pid] -= 1
-            if pending_levels[pid] == 0:
-                state.done.add(pid)
-                del pending_levels[pid]
-
+    rows = [r for r in plain_records(table) if r["pair_id"] not in state.finished]
+    loader = data_loader(_Pairs(rows, source, split.level == "object"), batch_size=None, shuffle=False,
+                         collate_fn=keep_items, num_workers=min(workers, len(rows)))
     last_save = time.monotonic()
     with tqdm(total=len(pair_ids), initial=len(state.done), desc="scoring", unit="pair", disable=not progress) as bar:
         for item in loader:
             if "error" in item:
                 raise item["error"]
-            state.notes.extend(item["notes"])
-            views = _views(item, levels)
-            pending_levels[item["pair_id"]] = len(views)
-            for lvl, view in views.items():
-                key = (lvl, *view["pred"].shape[:2])
-                buckets[key].append((item["pair_id"], view, item["label"]))
-                if len(buckets[key]) >= batch_size:
-                    flush(key)
-            bar.n = len(state.done)
-            bar.refresh()
-            if time.monotonic() - last_save > _CHECKPOINT_SECONDS:
+            scoring.add(item)
+            if time.monotonic() - last_save >= CHECKPOINT_SECONDS:
+                scoring.flush_all()  # every pair read so far is finished, then saved
                 checkpoint.save(state)
                 last_save = time.monotonic()
-        for key in list(buckets):
-            flush(key)
-        bar.n = len(state.done)
-        bar.refresh()
+            bar.update(len(state.done) - bar.n)
+        scoring.flush_all()
+        bar.update(len(state.done) - bar.n)
 
-    for note in sorted(set(state.notes))[:5]:
-        warn(note)
-    if len(set(state.notes)) > 5:
-        warn(f"... and {len(set(state.notes)) - 5} more outputs converted or resized")
-    _save_gt_cache(state, pair_ids, cached_gt, gt_keys)
-    frame, summary_metrics = _collect(state, specs, levels, pair_ids, cached_gt, config, built)
-    summary = {"method": method or pred_dir.name, "split_id": split.split_id, "level": level if split.level == "object"
-               else "image", "metrics": summary_metrics, "skipped": skipped,
+    _report_notes(state.notes, warn)
+    _save_gt_cache(state, pair_ids, gt_cache, gt_keys)
+    frame, summary_metrics, set_skipped = _collect(state, specs, levels, pair_ids, gt_cache, config, built)
+    summary = {"schema_version": SCHEMA_VERSION, "method": method, "split_id": split.split_id,
+               "level": level if split.level == "object" else "image",
+               "pairs": pairs_record(pair_ids, len(split.table)), "metrics": summary_metrics,
+               "skipped": {**skipped, **set_skipped},
                "meta": {"colorbench_version": __version__, "config": config.as_dict(), "device": str(torch_device),
                         "networks": _network_checksums(specs), "pred_dir": str(pred_dir.resolve()),
                         "pairs_scored": len(pair_ids), "pairs_missing": len(missing), "missing_first": missing[:10],
                         "converted_or_resized": len(set(state.notes)), "split_builder": split.meta.get("builder"),
                         "split_file": split_file, "features": split.meta.get("features")}}
-    if out_dir:
-        out = Path(out_dir)
-        with atomic_path(out / "per_image.parquet") as tmp:
-            frame.to_parquet(tmp, index=False)
-        write_json(out / "summary.json", summary)
+    if out is not None:
+        write_result(out, frame, summary)
         checkpoint.clear()
     return ScoreResult(frame, summary)
 
 
+def _report_notes(notes: list[str], warn) -> None:
+    unique = sorted(set(notes))
+    for note in unique[:5]:
+        warn(note)
+    if len(unique) > 5:
+        warn(f"... and {len(unique) - 5} more outputs converted, resized or flagged")
+
+
 def _gt_cache_key(split: Split, level: str, feature: str, pair_ids: list[str], extractor) -> str:
-    record = getattr(extractor, "record", lambda: {})()
+    record = getattr(extractor, "record", dict)()
     return cache_key("gt-features", split_id=split.split_id, level=level, feature=feature, pairs=pair_ids,
                      extractor=record)
 
 
-def _save_gt_cache(state: _State, pair_ids: list[str], cached_gt: dict, gt_keys: dict) -> None:
+def _save_gt_cache(state: ScoreState, pair_ids: list[str], gt_cache: dict, gt_keys: dict) -> None:
     """Store the ground-truth halves computed in this run (those not loaded from the cache)."""
-    for (lvl, key), cached in cached_gt.items():
+    for (lvl, key), cached in gt_cache.items():
         if cached is None:
             gt = np.stack([state.features[(lvl, key, "gt")][pid] for pid in pair_ids])
             save_arrays(gt_keys[(lvl, key)], {"features": gt}, {"what": f"ground-truth side of {key}", "level": lvl})
-            cached_gt[(lvl, key)] = {"features": gt}
+            gt_cache[(lvl, key)] = {"features": gt}
 
 
 def _network_checksums(specs: list[MetricSpec]) -> dict:
@@ -343,91 +425,34 @@ def _network_checksums(specs: list[MetricSpec]) -> dict:
     return out
 
 
-def _bootstrap_ci(values: np.ndarray, config: ScoreConfig) -> list[float] | None:
-    if len(values) < 2:
-        return None
-    rng = np.random.default_rng(config.bootstrap_seed)
-    means = values[rng.integers(0, len(values), size=(config.bootstrap_samples, len(values)))].mean(axis=1)
-    return [float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))]
-
-
-def _json_number(value: float) -> float | str | None:
-    """JSON has no inf/nan: they are written as the strings "inf"/"-inf", and nan as null."""
-    if value is None or np.isnan(value):
-        return None
-    return value if np.isfinite(value) else ("inf" if value > 0 else "-inf")
-
-
-def _collect(state: _State, specs, levels, pair_ids, cached_gt, config, built):
-    frame = pd.DataFrame({"pair_id": pair_ids})
-    summary = {}
+def _collect(state: ScoreState, specs, levels, pair_ids, gt_cache, config: ScoreConfig, built):
+    """The per-image table, the summary's metric entries and the set metrics' skipped variants."""
+    columns = {"pair_id": pair_ids}
+    summary, skipped = {}, {}
     for lvl in levels:
         for spec in specs:
-            column = _column(spec.name, lvl)
+            column = metric_key(spec.name, lvl)
             if spec.output == "per_image":
-                values = np.array([state.values[lvl][spec.name].get(pid, np.nan) for pid in pair_ids], dtype=np.float64)
-                frame[column] = values
+                by_pair = state.values[lvl][spec.name]
+                values = np.array([by_pair.get(pid, np.nan) for pid in pair_ids], dtype=np.float64)
+                columns[column] = values
                 finite = values[~np.isnan(values)]
-                summary[column] = {"value": _json_number(float(finite.mean())) if len(finite) else None,
-                                   "ci95": _bootstrap_ci(finite, config) if np.isfinite(finite).all() else None,
-                                   "direction": spec.direction, "n": int(len(finite)), "output": "per_image",
+                summary[column] = {"value": json_number(float(finite.mean())) if len(finite) else None,
+                                   "ci95": (bootstrap_ci(finite, config.bootstrap_samples, config.bootstrap_seed)
+                                            if np.isfinite(finite).all() else None),
+                                   "direction": spec.direction, "n": len(finite), "output": "per_image",
                                    "matches": spec.matches}
-            else:
-                key = spec.features or spec.name
-                pred = np.stack([state.features[(lvl, key, "pred")][pid] for pid in pair_ids])
-                result = built[spec.name].compute(pred, cached_gt[(lvl, key)]["features"])
-                summary[column] = {**{k: (_json_number(v) if isinstance(v, float) else v) for k, v in result.items()},
-                                   "direction": spec.direction, "n": int(len(pair_ids)), "output": "per_set",
-                                   "matches": spec.matches}
-    return frame, summary
-
-
-class _Checkpoint:
-    """Completed pairs' values and features under ``OUT/.partial``, written atomically."""
-
-    def __init__(self, folder: Path | None, fingerprint: dict):
-        self.folder, self.fingerprint = folder, fingerprint
-
-    def clear(self) -> None:
-        if self.folder and self.folder.exists():
-            for path in self.folder.iterdir():
-                path.unlink()
-            self.folder.rmdir()
-
-    def save(self, state: _State) -> None:
-        if not self.folder:
-            return
-        done = sorted(state.done)
-        arrays = {"pairs": np.array(done, dtype=str)}
-        for lvl, by_metric in state.values.items():
-            for name, values in by_metric.items():
-                arrays[f"v|{lvl}|{name}"] = np.array([values[pid] for pid in done], dtype=np.float64)
-        for (lvl, key, role), vectors in state.features.items():
-            if done:
-                arrays[f"f|{lvl}|{key}|{role}"] = np.stack([vectors[pid] for pid in done])
-        self.folder.mkdir(parents=True, exist_ok=True)
-        with atomic_path(self.folder / "state.npz") as tmp:
-            with open(tmp, "wb") as handle:
-                np.savez(handle, **arrays)
-        write_json(self.folder / "run.json", {**self.fingerprint, "notes": sorted(set(state.notes))})
-
-    def load(self) -> _State:
-        state = _State()
-        if not self.folder or not (self.folder / "state.npz").is_file():
-            return state
-        saved = json.loads((self.folder / "run.json").read_text())
-        notes = saved.pop("notes", [])
-        if saved != json.loads(json.dumps(self.fingerprint)):
-            raise ColorbenchError(f"{self.folder.parent} holds an interrupted run with other settings (split, outputs, "
-                                  "metrics or config); remove it or run without --resume")
-        with np.load(self.folder / "state.npz", allow_pickle=False) as npz:
-            done = npz["pairs"].tolist()
-            for name in npz.files:
-                parts = name.split("|")
-                if parts[0] == "v":
-                    state.values[parts[1]][parts[2]].update(zip(done, npz[name].tolist()))
-                elif parts[0] == "f":
-                    state.features[(parts[1], parts[2], parts[3])].update(zip(done, npz[name]))
-        state.done = set(done)
-        state.notes = notes
-        return state
+                continue
+            feature = spec.features or spec.name
+            pred = np.stack([state.features[(lvl, feature, "pred")][pid] for pid in pair_ids])
+            metric, gt = built[spec.name], gt_cache[(lvl, feature)]["features"]
+            variants, not_computed = metric.variants(len(pair_ids)) if hasattr(metric, "variants") else ([None], {})
+            for variant, reason in not_computed.items():
+                skipped[metric_key(spec.name, lvl, variant)] = reason
+            for variant in variants:
+                result = metric.compute(pred, gt, variant) if variant is not None else metric.compute(pred, gt)
+                summary[metric_key(spec.name, lvl, variant)] = {
+                    **{k: (json_number(v) if isinstance(v, float) else v) for k, v in result.items()},
+                    "direction": spec.direction, "n": len(pair_ids), "output": "per_set",
+                    "matches": spec.matches}
+    return pd.DataFrame(columns), summary, skipped

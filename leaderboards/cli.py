@@ -52,7 +52,7 @@ def _run_leaderboard(args: argparse.Namespace) -> int:
     grid = [pid.strip() for pid in args.grid.split(",") if pid.strip()] if args.grid else None
     files = make_leaderboard(args.results, args.out, fmt=args.format, published=args.published, grid=grid,
                              split=args.split, chart=not args.no_chart)
-    written = [str(p) for p in (files.table, files.chart, files.grid) if p is not None]
+    written = [str(p) for p in (files.table, files.provenance, files.chart, files.grid) if p is not None]
     print(f"wrote {', '.join(written)}")
     for flag in files.board.flags:
         print(f"note: {flag}")

@@ -24,9 +24,10 @@ from pathlib import Path
 import numpy as np
 
 from bench.core import weights as W
-from bench.core.atomic import write_json, write_text
+from bench.core.atomic import write_json
 from bench.core.coco import decode_mask, load_coco
 from bench.core.errors import ColorbenchError
+from bench.core.paths import check_output_dir
 from bench.core.images import read_rgb
 from bench.demo_data import demo_annotations_path, demo_images_dir
 
@@ -73,7 +74,7 @@ def run_demo(out_dir: str | os.PathLike = "demo-out", images_dir: str | os.PathL
     for name in baselines or ():
         get_baseline(name)  # an unknown name fails now, not after the splits are built
 
-    out = Path(out_dir)
+    out = check_output_dir(out_dir)
     coco = load_coco(annotations or demo_annotations_path())
     images_dir = Path(images_dir) if images_dir else demo_images_dir()
     report = DemoReport(out_dir=str(out))
@@ -142,8 +143,7 @@ def _benchmark_loop(report: DemoReport, level: str, split_path: Path, out: Path,
     from bench.core.splits import load_split
     from bench.scorer import score
 
-    from .make import make_leaderboard
-    from .render import render
+    from .make import make_leaderboard, write_table
     from .results import load_results
 
     split = load_split(split_path)
@@ -156,7 +156,7 @@ def _benchmark_loop(report: DemoReport, level: str, split_path: Path, out: Path,
         run = run_baseline(name, split, pred_dir, seed=seed, overwrite=True, progress=progress)
         report.baselines[level][name] = {"out": str(pred_dir), "images_per_second": round(run.images_per_second, 2)}
         score_dir = out / "scores" / level / name
-        score(split_path, pred_dir, method=name, out_dir=score_dir, device=device, progress=progress,
+        score(split_path, pred_dir, method=name, out_dir=score_dir, device=device, overwrite=True, progress=progress,
               warn=report.notes.append)
         summaries.append(score_dir / "summary.json")
     stem = out / f"leaderboard-{level}"
@@ -164,7 +164,7 @@ def _benchmark_loop(report: DemoReport, level: str, split_path: Path, out: Path,
     files = make_leaderboard(load_results(summaries), stem.with_suffix(".md"), "md", grid=grid, split=split_path)
     written = [files.table, files.chart, files.grid]
     for fmt, suffix in (("csv", ".csv"), ("html", ".html"), ("latex", ".tex")):
-        written.append(write_text(stem.with_suffix(suffix), render(files.board, fmt)))
+        written.extend(write_table(files.board, stem.with_suffix(suffix), fmt))
     report.leaderboards[level] = {"table": files.text, "files": [str(p) for p in written if p is not None]}
 
 

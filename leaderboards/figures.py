@@ -44,7 +44,8 @@ def metric_chart(board: Leaderboard, path: str | os.PathLike) -> Path | None:
     nrows = math.ceil(len(columns) / ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 0.45 * len(rows) * nrows + 1.4 * nrows),
                              squeeze=False)
-    labels = [f"{row.method} ({row.group})" if board.mixed else row.method for row in rows]
+    labels = [(f"{row.method} ({row.group})" if board.mixed else row.method) + (" [partial]" if row.partial else "")
+              for row in rows]
     positions = np.arange(len(rows))[::-1]
     for ax, column in zip(axes.flat, columns):
         for y, row in zip(positions, rows):

@@ -6,17 +6,18 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.core.atomic import write_text
+from bench.core.atomic import write_json, write_text
 from bench.core.errors import ColorbenchError
+from bench.core.paths import check_output_file
 from bench.core.splits import load_split
 
 from .figures import metric_chart, qualitative_grid
 from .published_tables import load_published
-from .render import render
+from .render import provenance, render
 from .results import Result, load_result
 from .table import Leaderboard, build_leaderboard
 
-__all__ = ["LeaderboardFiles", "make_leaderboard"]
+__all__ = ["LeaderboardFiles", "make_leaderboard", "write_table"]
 
 
 @dataclass
@@ -26,6 +27,7 @@ class LeaderboardFiles:
     table: Path
     chart: Path | None = None
     grid: Path | None = None
+    provenance: Path | None = None  # the CSV's JSON sidecar
 
 
 def _grid_split(results: list[Result], split: str | os.PathLike | None):
@@ -44,6 +46,15 @@ def _grid_split(results: list[Result], split: str | os.PathLike | None):
     return loaded
 
 
+def write_table(board: Leaderboard, out: str | os.PathLike, fmt: str) -> tuple[Path, Path | None]:
+    """Write ``board`` to ``out`` in ``fmt``; for CSV (plain data) also the provenance sidecar
+    ``out`` with ``.json``. Returns (table, sidecar or None)."""
+    table = write_text(out, render(board, fmt))
+    if fmt != "csv":
+        return table, None
+    return table, write_json(Path(out).with_suffix(".json"), provenance(board))
+
+
 def make_leaderboard(results: list[str | os.PathLike | Result], out: str | os.PathLike, fmt: str = "md",
                      published: str | None = None, grid: list[str] | None = None,
                      split: str | os.PathLike | None = None, chart: bool = True) -> LeaderboardFiles:
@@ -55,11 +66,11 @@ def make_leaderboard(results: list[str | os.PathLike | Result], out: str | os.Pa
         published: id of a published table to show beside (:func:`list_published`).
         split: the split for the grid (default: the one the results were scored on).
     """
+    out = check_output_file(out)
     loaded = [r if isinstance(r, Result) else load_result(r) for r in results]
     board = build_leaderboard(loaded, load_published(published) if published else None)
-    out = Path(out)
-    text = render(board, fmt)
-    files = LeaderboardFiles(board, text, write_text(out, text))
+    table, sidecar = write_table(board, out, fmt)
+    files = LeaderboardFiles(board, table.read_text(encoding="utf-8"), table, provenance=sidecar)
     if chart:
         files.chart = metric_chart(board, out.with_name(f"{out.stem}-chart.png"))
     if grid:

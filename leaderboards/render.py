@@ -15,7 +15,7 @@ import pandas as pd
 
 from .table import DECIMALS, Cell, Leaderboard
 
-__all__ = ["FORMATS", "render"]
+__all__ = ["FORMATS", "render", "provenance"]
 
 FORMATS = ("md", "latex", "csv", "html")
 
@@ -50,10 +50,6 @@ def _cells(row, board: Leaderboard, show) -> list[str]:
     return out
 
 
-def _source(row) -> str:
-    return "measured" if row.source == "measured" else f"quoted: {row.origin}"
-
-
 def _footer(board: Leaderboard) -> list[str]:
     lines = [f"Group {label}: {text}" for label, text in board.groups.items()]
     lines += board.flags + board.notes
@@ -67,7 +63,7 @@ def to_markdown(board: Leaderboard) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for row in board.rows:
         cells = _cells(row, board, lambda value, detail, bold: f"{f'**{value}**' if bold else value} {detail}".strip())
-        lines.append("| " + " | ".join([row.method.replace("|", "\\|"), _source(row), row.group] + cells) + " |")
+        lines.append("| " + " | ".join([row.method.replace("|", "\\|"), row.source_text, row.group] + cells) + " |")
     return "\n".join(lines + [""] + [f"- {line}" for line in _footer(board)]) + "\n"
 
 
@@ -92,7 +88,7 @@ def to_latex(board: Leaderboard) -> str:
              " & ".join(_latex(h) for h in header) + r" \\", r"\midrule"]
     for row in board.rows:
         cells = _cells(row, board, _latex_cell)
-        lines.append(" & ".join([_latex(row.method), _latex(_source(row)), row.group] + cells) + r" \\")
+        lines.append(" & ".join([_latex(row.method), _latex(row.source_text), row.group] + cells) + r" \\")
     lines += [r"\bottomrule", r"\end{tabular}"] + [f"% {line}" for line in _footer(board)]
     return "\n".join(lines) + "\n"
 
@@ -109,7 +105,7 @@ def to_html(board: Leaderboard) -> str:
     for row in board.rows:
         cells = _cells(row, board, _html_cell)
         kind = "measured" if row.source == "measured" else "quoted"
-        body.append(f'<tr class="{kind}"><td>{esc(row.method)}</td><td>{esc(_source(row))}</td>'
+        body.append(f'<tr class="{kind}"><td>{esc(row.method)}</td><td>{esc(row.source_text)}</td>'
                     f"<td>{esc(row.group)}</td>{''.join(cells)}</tr>")
     notes = "".join(f"<li>{esc(line)}</li>" for line in _footer(board))
     return (f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n" + "\n".join(body) +
@@ -117,11 +113,13 @@ def to_html(board: Leaderboard) -> str:
 
 
 def to_frame(board: Leaderboard) -> pd.DataFrame:
-    """Machine-readable: a row per method, per metric ``value``, ``ci_low``, ``ci_high``, ``pm``, ``best``."""
+    """Machine-readable: a row per method (its source, group, split, pairs scored of the split's
+    and whether that is partial), per metric ``value``, ``ci_low``, ``ci_high``, ``pm``, ``best``."""
     records = []
     for row in board.rows:
         record = {"method": row.method, "source": row.source, "origin": row.origin, "group": row.group,
-                  "split_id": row.split_id}
+                  "split_id": row.split_id, "pairs_scored": row.pairs_scored, "pairs_total": row.pairs_total,
+                  "partial": row.partial}
         for column in board.columns:
             cell = row.cells.get(column.key) or Cell(None)
             record.update({f"{column.key}": cell.value, f"{column.key}:ci_low": cell.low,
@@ -132,11 +130,20 @@ def to_frame(board: Leaderboard) -> pd.DataFrame:
 
 
 def to_csv(board: Leaderboard) -> str:
+    """Plain data: one header row, then a row per method (``pandas.read_csv`` reads it as is);
+    the footnotes go into the provenance sidecar (:func:`provenance`)."""
     buffer = io.StringIO()
-    for line in _footer(board):
-        buffer.write(f"# {line}\n")
     to_frame(board).to_csv(buffer, index=False)
     return buffer.getvalue()
+
+
+def provenance(board: Leaderboard) -> dict:
+    """What a table's numbers are and where they come from (the CSV's JSON sidecar): groups,
+    flags, skip notes, the legend, and each row's result file or paper."""
+    return {"groups": board.groups, "flags": board.flags, "notes": board.notes, "legend": _footer(board)[-1],
+            "rows": [{"method": row.method, "source": row.source, "origin": row.origin, "group": row.group,
+                      "split_id": row.split_id, "pairs_scored": row.pairs_scored, "pairs_total": row.pairs_total,
+                      "partial": row.partial} for row in board.rows]}
 
 
 def render(board: Leaderboard, fmt: str) -> str:

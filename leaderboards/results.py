@@ -1,17 +1,19 @@
-"""Reading the scorer's result files (``summary.json``) for tables and figures."""
+"""Reading the scorer's result files (``summary.json``) for tables and figures.
+
+The file format and its validation live in one place, :mod:`bench.results`, shared with the
+scorer that writes them; a file either side would refuse is refused here with the same one-line
+error naming the file and the field.
+"""
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.core.errors import ColorbenchError
+from bench.results import coverage, load_summary
 
 __all__ = ["Result", "load_result", "load_results"]
-
-REQUIRED_KEYS = ("method", "split_id", "metrics")
 
 
 @dataclass(frozen=True)
@@ -38,28 +40,28 @@ class Result:
         return self.summary.get("skipped", {})
 
     @property
+    def coverage(self) -> dict:
+        """``scored``, ``total``, ``sha256`` (of the scored pair ids) and ``partial``."""
+        return coverage(self.summary)
+
+    @property
+    def partial(self) -> bool:
+        """Whether fewer pairs than the split holds were scored (``--allow-missing``)."""
+        return self.coverage["partial"]
+
+    @property
     def settings(self) -> dict:
-        """What makes two results comparable besides the split: the metric settings and the
-        network files' checksums."""
+        """What makes two results comparable besides the split: the pairs scored, the metric
+        settings and the network files' checksums."""
         meta = self.summary.get("meta", {})
-        return {"config": meta.get("config", {}),
+        pairs = self.coverage
+        return {"pairs": [pairs["scored"], pairs["total"], pairs["sha256"]], "config": meta.get("config", {}),
                 "networks": {name: entry.get("sha256") for name, entry in meta.get("networks", {}).items()}}
 
 
 def load_result(path: str | os.PathLike) -> Result:
     """A ``summary.json``, or a folder holding one; a one-line error naming the file otherwise."""
-    path = Path(path)
-    file = path / "summary.json" if path.is_dir() else path
-    if not file.is_file():
-        raise ColorbenchError(f"result {path} is not a summary.json nor a folder holding one; pass what "
-                              "'colorbench score --out' wrote")
-    try:
-        summary = json.loads(file.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ColorbenchError(f"result {file} is not valid JSON ({exc}); re-run colorbench score") from None
-    missing = [key for key in REQUIRED_KEYS if not isinstance(summary, dict) or key not in summary]
-    if missing:
-        raise ColorbenchError(f"result {file} lacks {', '.join(missing)}; it was not written by colorbench score")
+    file, summary = load_summary(path)
     return Result(file, summary)
 
 

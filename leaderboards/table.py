@@ -3,10 +3,12 @@
 Rows are methods; columns are metrics at a level (``lpips``, ``lpips@object``); FID infinity
 columns carry their smallest subset size (``fid_inf_300``), because FID infinity at different
 ``min_n`` are different numbers. Rows fall into comparison groups: measured results on the same
-split with the same metric settings and network files form one group, a published table another.
-The best value per column is marked within each group only, honouring each metric's direction,
-so numbers from different splits or settings are never ranked against each other; the table's
-``flags`` say when groups differ and how.
+split, over the same pairs, with the same metric settings and network files form one group, a
+published table another. The best value per column is marked within each group only, honouring
+each metric's direction, so numbers from different splits, pair sets or settings are never ranked
+against each other; the table's ``flags`` say when groups differ and how. A partial result (fewer
+pairs scored than its split holds) is therefore never ranked with full results, and every format
+marks it partial.
 """
 
 from __future__ import annotations
@@ -16,8 +18,8 @@ import math
 import re
 from dataclasses import dataclass, field
 
-from bench.registry import get_metric, list_metrics
-from bench.scorer import OBJECT_SUFFIX
+from bench.registry import list_metrics
+from bench.results import metric_key, parse_key, read_number
 
 from .results import Result
 
@@ -68,6 +70,20 @@ class Row:
     group: str
     split_id: str | None
     cells: dict[str, Cell] = field(default_factory=dict)
+    pairs_scored: int | None = None  # measured rows: pairs scored, of pairs_total in the split
+    pairs_total: int | None = None
+
+    @property
+    def partial(self) -> bool:
+        """A measured result over fewer pairs than its split holds."""
+        return self.pairs_scored is not None and self.pairs_scored < self.pairs_total
+
+    @property
+    def source_text(self) -> str:
+        """How every format names the row's source: measured (partial: n of N pairs) or quoted."""
+        if self.source != "measured":
+            return f"quoted: {self.origin}"
+        return f"measured, PARTIAL: {self.pairs_scored} of {self.pairs_total} pairs" if self.partial else "measured"
 
 
 @dataclass
@@ -85,25 +101,22 @@ class Leaderboard:
 
 
 def column_key(metric: str, level: str, min_n: int | None = None) -> str:
-    base = f"{metric}_{min_n}" if metric == "fid_inf" and min_n else metric
-    return base if level == "image" else f"{base}{OBJECT_SUFFIX}"
-
-
-def _number(value) -> float | None:
-    """A summary number (the scorer writes infinities as the strings "inf"/"-inf") as float."""
-    return None if value is None else float(value)
+    """The column of ``metric`` at ``level``; FID infinity's carries its smallest subset size."""
+    return metric_key(metric, level, str(min_n) if metric == "fid_inf" and min_n else None)
 
 
 def _measured_row(result: Result, group: str, columns: dict[str, Column]) -> Row:
-    row = Row(result.method, "measured", str(result.path), group, result.split_id)
+    pairs = result.coverage
+    row = Row(result.method, "measured", str(result.path), group, result.split_id,
+              pairs_scored=pairs["scored"], pairs_total=pairs["total"])
     for name, entry in result.metrics.items():
-        metric, _, suffix = name.partition("@")
-        level = "object" if suffix else "image"
+        base, level = parse_key(name)
+        metric = entry.get("metric") or ("fid_inf" if entry.get("min_n") is not None else base)
         key = column_key(metric, level, entry.get("min_n"))
-        direction = entry.get("direction") or get_metric(metric).direction
-        columns.setdefault(key, Column(key, metric, level, direction))
+        columns.setdefault(key, Column(key, metric, level, entry["direction"]))
         ci = entry.get("ci95") or (None, None)
-        row.cells[key] = Cell(_number(entry.get("value")), _number(ci[0]), _number(ci[1]), _number(entry.get("std")))
+        row.cells[key] = Cell(read_number(entry.get("value")), read_number(ci[0]), read_number(ci[1]),
+                              read_number(entry.get("std")))
     return row
 
 
@@ -138,7 +151,13 @@ def _groups(results: list[Result]) -> tuple[list[str], dict[str, str], list[str]
     for label, result in zip(labels, results):
         first.setdefault(label, result)
     for label, result in sorted(first.items()):
-        groups[label] = f"measured here on split {result.split_id}"
+        pairs = result.coverage
+        groups[label] = f"measured here on split {result.split_id}" + (
+            f", PARTIAL: {pairs['scored']} of {pairs['total']} pairs" if pairs["partial"] else "")
+    partial = sorted({label for label, result in zip(labels, results) if result.partial})
+    if partial:
+        flags.append(f"PARTIAL: group(s) {', '.join(partial)} cover fewer pairs than their split; they are ranked only "
+                     "among results over the same pairs, never with full results")
     if len(groups) > 1:
         splits = {result.split_id for result in results}
         flags.append(f"MIXED: the measured rows come from {len(splits)} split(s) and {len(groups)} comparison groups "
@@ -153,6 +172,10 @@ def _groups(results: list[Result]) -> tuple[list[str], dict[str, str], list[str]
 
 def _differences(a: dict, b: dict) -> list[str]:
     out = []
+    if a["pairs"] != b["pairs"]:
+        (scored_a, total_a, _), (scored_b, total_b, _) = a["pairs"], b["pairs"]
+        out.append(f"pairs scored: {scored_a} of {total_a} vs {scored_b} of {total_b}"
+                   if (scored_a, total_a) != (scored_b, total_b) else f"other pairs scored ({scored_a} of {total_a})")
     for section in ("config", "networks"):
         for key in sorted(set(a[section]) | set(b[section])):
             if a[section].get(key) != b[section].get(key):

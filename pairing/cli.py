@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import argparse
 
-from bench.cli_common import add_command, add_device_option, add_seed_option
+from bench.cli_common import (
+    add_command,
+    add_device_option,
+    add_image_roots_options,
+    add_seed_option,
+    add_workers_option,
+    fraction,
+    nonnegative_float,
+    nonnegative_int,
+    positive_int,
+)
 from bench.core.errors import ColorbenchError
 
 _PAIRS = """\
@@ -55,23 +65,25 @@ def register_pairs(subparsers) -> None:
     parser.add_argument("--pool-images", metavar="DIR", help="reference pool folder (default: --images)")
     parser.add_argument("--list", metavar="FILE", help="imagenet10k: the ctest10k list ('/<wnid>/<file> <label>' lines)")
     parser.add_argument("--out", required=True, metavar="SPLIT.parquet", help="where to write the split")
-    parser.add_argument("--num-targets", type=int, help="seeded subset of targets (default: all)")
-    parser.add_argument("--top-k", type=int, help="retrieved references per target (default: 3)")
-    parser.add_argument("--refs", type=int, help="object-level: same-category references (default: 3)")
-    parser.add_argument("--synthetic", type=int, help="TPS synthetic references per target (default: 2; imagenet10k: 0)")
-    parser.add_argument("--min-area", type=float, help="object-level: minimum mask coverage (default: 0.30)")
+    parser.add_argument("--num-targets", type=positive_int, help="seeded subset of targets (default: all)")
+    parser.add_argument("--top-k", type=nonnegative_int, help="retrieved references per target (default: 3)")
+    parser.add_argument("--refs", type=nonnegative_int, help="object-level: same-category references (default: 3)")
+    parser.add_argument("--synthetic", type=nonnegative_int,
+                        help="TPS synthetic references per target (default: 2; imagenet10k: 0)")
+    parser.add_argument("--min-area", type=fraction, help="object-level: minimum mask coverage (default: 0.30)")
     parser.add_argument("--features", choices=("vgg19", "histogram"),
                         help="ranking features: vgg19 (default, the papers' protocol) or the weight-free histogram")
     parser.add_argument("--layer", help="VGG19 layer for ranking (default: relu5_4, averaged over space; fc6 also works)")
     parser.add_argument("--ranking", choices=("vgg19", "he2018"), help="imagenet10k retrieval (default: vgg19)")
-    parser.add_argument("--near-duplicate", type=float,
+    parser.add_argument("--near-duplicate", type=nonnegative_float,
                         help="relative feature distance under which a reference is a near-duplicate (default: 0.05)")
-    parser.add_argument("--min-size", type=int, default=256, help="drop images whose short side is smaller (default: 256)")
+    parser.add_argument("--min-size", type=nonnegative_int, default=256,
+                        help="drop images whose short side is smaller (default: 256)")
     parser.add_argument("--no-filters", action="store_true", help="keep grayscale, small and near-monochrome images")
     parser.add_argument("--skip-unreadable", action="store_true",
                         help="leave out unreadable or missing images (counted) instead of stopping")
-    parser.add_argument("--batch-size", type=int, help="images per network batch (default: 32)")
-    parser.add_argument("--workers", type=int, help="DataLoader workers decoding images (default: up to 4)")
+    parser.add_argument("--batch-size", type=positive_int, help="images per network batch (default: 32)")
+    add_workers_option(parser, default=None)
     add_device_option(parser)
     add_seed_option(parser)
     parser.set_defaults(func=run_pairs, device=None)
@@ -100,10 +112,13 @@ def builder_kwargs(args: argparse.Namespace, builder) -> dict:
 def run_pairs(args: argparse.Namespace) -> int:
     from .registry import get_builder
 
+    from bench.core.paths import check_output_file
+    from bench.core.splits import sidecar_path
+
     builder = get_builder(args.builder)
     kwargs = builder_kwargs(args, builder)
-    if not args.out.endswith(".parquet"):
-        raise ColorbenchError(f"--out must end in .parquet; got {args.out}")
+    check_output_file(args.out, suffixes=(".parquet",))
+    check_output_file(sidecar_path(args.out), "--out's sidecar")
     split = builder(**kwargs)
     path = split.save(args.out)
     print(describe_split(split, path))
@@ -128,8 +143,7 @@ def register_materialize(subparsers) -> None:
                          _MATERIALIZE)
     parser.add_argument("--split", required=True, metavar="SPLIT.parquet", help="the split to write out")
     parser.add_argument("--out", required=True, metavar="DIR", help="output folder")
-    parser.add_argument("--images", metavar="DIR", help="where the split's target images are now, if they moved")
-    parser.add_argument("--pool-images", metavar="DIR", help="where the split's reference pool is now, if it moved")
+    add_image_roots_options(parser)
     parser.add_argument("--resume", action="store_true", help="skip pairs whose files are already written")
     parser.set_defaults(func=run_materialize)
 

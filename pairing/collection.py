@@ -19,7 +19,7 @@ from bench.core.coco import load_coco
 from bench.core.errors import ColorbenchError, ImageReadError
 from bench.core.images import IMAGE_SUFFIXES, list_images
 
-from .split import sanitize_id
+from bench.core.splits import unique_ids
 
 __all__ = ["ImageEntry", "Collection", "folder_collection", "coco_collection", "FilterSettings", "Description",
            "GRAY_SPREAD"]
@@ -88,15 +88,6 @@ class FilterSettings:
         return reasons
 
 
-def _check_unique(entries: list[ImageEntry], where: Path) -> None:
-    seen: dict[str, str] = {}
-    for entry in entries:
-        if entry.image_id in seen:
-            raise ColorbenchError(f"{where}: images {seen[entry.image_id]!r} and {entry.path!r} get the same id "
-                                  f"{entry.image_id!r}; rename one of them")
-        seen[entry.image_id] = entry.path
-
-
 def folder_collection(root: str | os.PathLike, recursive: bool = False) -> Collection:
     """Every image in ``root`` (and its subfolders when ``recursive``; the first folder level
     then becomes the image's ``group``, e.g. an ImageNet class folder)."""
@@ -107,14 +98,12 @@ def folder_collection(root: str | os.PathLike, recursive: bool = False) -> Colle
         files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
     else:
         files = list_images(root)
-    entries = []
-    for file in files:
-        relative = file.relative_to(root).as_posix()
-        group = relative.split("/")[0] if "/" in relative else None
-        entries.append(ImageEntry(sanitize_id(relative.rsplit(".", 1)[0]), relative, group=group))
-    if not entries:
+    relatives = [file.relative_to(root).as_posix() for file in files]
+    if not relatives:
         raise ColorbenchError(f"image folder {root} holds no images ({', '.join(IMAGE_SUFFIXES)})")
-    _check_unique(entries, root)
+    ids = unique_ids([relative.rsplit(".", 1)[0] if "." in relative else relative for relative in relatives])
+    entries = [ImageEntry(image_id, relative, group=relative.split("/")[0] if "/" in relative else None)
+               for image_id, relative in zip(ids, relatives)]
     return Collection(root, entries)
 
 
@@ -126,15 +115,15 @@ def coco_collection(annotations: str | os.PathLike, images_root: str | os.PathLi
     if not images_root.is_dir():
         raise ColorbenchError(f"image folder {images_root} does not exist or is not a folder")
     coco = load_coco(annotations)
-    entries = []
-    for info in sorted(coco.dataset["images"], key=lambda i: i["id"]):
-        name = str(info.get("file_name", ""))
-        if not name:
+    infos = sorted(coco.dataset["images"], key=lambda i: i["id"])
+    for info in infos:
+        if not str(info.get("file_name", "")):
             raise ColorbenchError(f"annotation file {annotations}: image id {info['id']} has no file_name")
-        entries.append(ImageEntry(sanitize_id(name.rsplit(".", 1)[0]), name, coco_id=int(info["id"])))
-    if not entries:
+    if not infos:
         raise ColorbenchError(f"annotation file {annotations} lists no images")
-    _check_unique(entries, Path(annotations))
+    names = [str(info["file_name"]) for info in infos]
+    ids = unique_ids([name.rsplit(".", 1)[0] if "." in name else name for name in names])
+    entries = [ImageEntry(image_id, name, coco_id=int(info["id"])) for image_id, name, info in zip(ids, names, infos)]
     return Collection(images_root, entries, coco=coco, annotations_sha256=file_sha256(annotations))
 
 

@@ -22,13 +22,14 @@ from typing import Callable
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import Dataset
 
 from bench.core.cache import cache_key, load_arrays, save_arrays, sha256_bytes
 from bench.core.color import rgb_to_gray
 from bench.core.device import resolve_device
 from bench.core.errors import ColorbenchError, ImageReadError
 from bench.core.images import decode_rgb, read_file
+from bench.core.workers import data_loader
 
 from .collection import GRAY_SPREAD, Collection, Description
 
@@ -180,7 +181,7 @@ def describe_pass(collection: Collection, cache_kind: str, record: dict | None,
     files = [collection.file(entry) for entry in collection.entries]
     workers = min(4, os.cpu_count() or 1) if workers is None else workers
     workers = min(workers, -(-n // max(batch_size, 1)))  # no more workers than batches
-    loader = DataLoader(_PassDataset(files, extras), batch_size=batch_size, num_workers=workers,
+    loader = data_loader(_PassDataset(files, extras), batch_size=batch_size, num_workers=workers,
                         collate_fn=collate_items)
     stats = {"width": np.zeros(n, np.int64), "height": np.zeros(n, np.int64), "colourless": np.zeros(n),
              "dominant": np.zeros(n)}

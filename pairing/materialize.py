@@ -20,6 +20,7 @@ from bench.core.atomic import atomic_path, write_json
 from bench.core.coco import decode_rle
 from bench.core.color import rgb_to_gray
 from bench.core.images import write_png
+from bench.core.paths import check_output_dir
 from bench.core.synthetic import render_synthetic
 from bench.pairs_io import check_target_size, read_checked
 
@@ -65,9 +66,9 @@ def materialize(split: Split | str | os.PathLike, out_dir: str | os.PathLike, im
     """
     from tqdm.auto import tqdm
 
+    out = check_output_dir(out_dir)
     if not isinstance(split, Split):
         split = load_split(split)
-    out = Path(out_dir)
     recipe = split.recipe
     table = split.table
     references = _DecodedCache()

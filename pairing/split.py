@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
-import math
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -19,6 +15,8 @@ from bench.core.splits import (
     REFERENCE_KINDS,
     SPLIT_SCHEMA,
     Split,
+    compute_split_id,
+    hashed_meta,
     load_split,
     pandas_type,
     sanitize_id,
@@ -41,21 +39,6 @@ def make_table(rows: list[dict]) -> pd.DataFrame:
     return frame
 
 
-def _canonical_rows(table: pd.DataFrame) -> list[list]:
-    rows = []
-    for record in table[SPLIT_SCHEMA.names].itertuples(index=False, name=None):
-        rows.append([None if (v is pd.NA or (isinstance(v, float) and math.isnan(v))) else
-                     (int(v) if isinstance(v, (np.integer,)) else v) for v in record])
-    return rows
-
-
-def compute_split_id(table: pd.DataFrame, params: dict) -> str:
-    """SHA-256 (first 16 hex digits) of the table's content and the build parameters."""
-    payload = json.dumps({"format": FORMAT_VERSION, "params": params, "rows": _canonical_rows(table)},
-                         sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
-
-
 def new_meta(builder: str, level: str, params: dict, roots: dict, report: dict, features: dict | None = None,
              annotations_sha256: str | None = None) -> dict[str, Any]:
     return {"format_version": FORMAT_VERSION, "builder": builder, "level": level, "params": params,
@@ -67,9 +50,7 @@ def new_meta(builder: str, level: str, params: dict, roots: dict, report: dict, 
 def finish_split(rows: list[dict], meta: dict) -> Split:
     """Build the table, stamp the split_id (content + parameters) and return the split."""
     table = make_table(rows)
-    hashed = {"builder": meta["builder"], "level": meta["level"], "params": meta["params"],
-              "features": meta["features"], "annotations_sha256": meta["annotations_sha256"]}
-    meta = {**meta, "split_id": compute_split_id(table, hashed), "num_pairs": len(table),
+    meta = {**meta, "split_id": compute_split_id(table, hashed_meta(meta)), "num_pairs": len(table),
             "num_targets": int(table["target_id"].nunique()) if len(table) else 0}
     return Split(table, meta)
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +23,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from .atomic import atomic_path
 from .errors import ImageReadError
 
-__all__ = ["read_rgb", "read_file", "decode_rgb", "decode_rgb_with_mode", "write_png", "IMAGE_SUFFIXES", "list_images"]
+__all__ = ["read_rgb", "read_file", "decode_rgb", "decode_rgb_with_info", "ImageInfo", "write_png", "IMAGE_SUFFIXES",
+           "list_images"]
 
 #: File suffixes treated as images when a folder is scanned.
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif", ".ppm", ".pgm")
@@ -72,18 +74,37 @@ def read_file(path: str | os.PathLike) -> bytes:
 
 def decode_rgb(data: bytes, name: str | os.PathLike = "<bytes>") -> np.ndarray:
     """Decode encoded image bytes (``name`` is used in errors) into ``(H, W, 3)`` uint8 RGB."""
-    return decode_rgb_with_mode(data, name)[0]
+    return decode_rgb_with_info(data, name)[0]
 
 
-def decode_rgb_with_mode(data: bytes, name: str | os.PathLike = "<bytes>") -> tuple[np.ndarray, str]:
-    """:func:`decode_rgb`, also returning the file's Pillow mode (``RGB``, ``L``, ``RGBA``,
-    ``I;16``, ``P``, ...) so callers can report conversions."""
+@dataclass(frozen=True)
+class ImageInfo:
+    """What a file was before decoding: Pillow ``mode`` (``RGB``, ``L``, ``RGBA``, ``I;16``, ``P``,
+    ...), container ``format`` (``PNG``, ``JPEG``, ...) and ``bits`` per channel sample."""
+
+    mode: str
+    format: str | None
+    bits: int
+
+
+def _bits_per_sample(im: Image.Image) -> int:
+    """16 for 16-bit files (Pillow decodes 16-bit colour PNGs straight to 8-bit ``RGB``; only the
+    tile's raw mode, e.g. ``RGB;16B``, tells), else 8."""
+    if im.mode in _SIXTEEN_BIT_MODES:
+        return 16
+    raw = " ".join(str(tile[3] if isinstance(tile, tuple) else getattr(tile, "args", "")) for tile in im.tile)
+    return 16 if ";16" in raw else 8
+
+
+def decode_rgb_with_info(data: bytes, name: str | os.PathLike = "<bytes>") -> tuple[np.ndarray, ImageInfo]:
+    """:func:`decode_rgb`, also returning the file's :class:`ImageInfo` so callers can report
+    conversions (a gray, palette or 16-bit file; a JPEG named ``.png``)."""
     try:
         with Image.open(io.BytesIO(data)) as im:
+            info = ImageInfo(im.mode, im.format, _bits_per_sample(im))
             im.load()
-            mode = im.mode
             im = ImageOps.exif_transpose(im)
-            return _to_rgb_uint8(im, name), mode
+            return _to_rgb_uint8(im, name), info
     except UnidentifiedImageError:
         raise ImageReadError(f"cannot decode image {name}: not a recognised image format; re-export it as PNG or JPEG") from None
     except ImageReadError:

@@ -28,26 +28,35 @@ reference_mask      str      object level: COCO RLE (JSON) of the reference obje
 ==================  =======  ==========================================================
 
 ``split_id`` is a hash of the table's content and the build parameters (not of paths on disk),
-so the same inputs and seed give the same id on any machine.
+so the same inputs and seed give the same id on any machine. :func:`load_split` derives it again
+from the table it reads: a table edited after it was built is refused, never passed off under
+its old id. Paths are checked too: ``target_path`` / ``reference_path`` must stay inside their
+root (no absolute paths, no ``..``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import math
 import os
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .atomic import atomic_path, write_json
 from .errors import ColorbenchError
+from .paths import resolve_inside
 
 __all__ = ["Split", "SPLIT_SCHEMA", "FORMAT_VERSION", "DISTANCE_DIGITS", "REFERENCE_KINDS", "load_split",
-           "plain_records", "sanitize_id", "sidecar_path", "pandas_type"]
+           "plain_records", "sanitize_id", "unique_ids", "sidecar_path", "pandas_type", "compute_split_id",
+           "hashed_meta"]
 
 FORMAT_VERSION = 1
 
@@ -76,7 +85,9 @@ SPLIT_SCHEMA = pa.schema([
 
 REFERENCE_KINDS = ("retrieved", "same-class", "synthetic")
 
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+#: Anything but (Unicode) letters, digits, ``_``, ``.`` and ``-`` is unsafe in an id: letters and
+#: digits of any script are safe file names (``写真``), separators and punctuation are not.
+_UNSAFE = re.compile(r"[^\w.-]+")
 
 #: Distances are stored to this many significant digits, so float noise in the last bits of a
 #: feature does not change the table or the split_id.
@@ -87,13 +98,31 @@ def sanitize_id(raw: str) -> str:
     """A file-name-safe id: path separators become ``__``, anything else unsafe becomes ``_``.
 
     Ids from files never become paths without this; ``..`` and leading dots are neutralised.
+    Unicode letters and digits are kept (after NFC normalisation, so a name spelled with combining
+    accents, as macOS stores it, gives the same id as the precomposed one).
     """
-    text = str(raw).replace("\\", "/").strip("/")
+    text = unicodedata.normalize("NFC", str(raw)).replace("\\", "/").strip("/")
     parts = [_UNSAFE.sub("_", part) for part in text.split("/") if part not in ("", ".", "..")]
     safe = "__".join(part.lstrip(".") or "_" for part in parts)
     if not safe:
         raise ColorbenchError(f"cannot make a file-name-safe id from {raw!r}")
     return safe
+
+
+def unique_ids(names: list[str]) -> list[str]:
+    """:func:`sanitize_id` of each name, made unique: names whose ids collide (``a.jpg`` and
+    ``a.png``, or two names differing only in unsafe characters) each get ``-`` and the first 8
+    hex digits of the SHA-256 of their full name, so the result does not depend on their order."""
+    ids = [sanitize_id(name) for name in names]
+    counts: dict[str, int] = {}
+    for image_id in ids:
+        counts[image_id] = counts.get(image_id, 0) + 1
+    out = [image_id if counts[image_id] == 1 else
+           f"{image_id}-{hashlib.sha256(name.encode('utf-8')).hexdigest()[:8]}" for image_id, name in zip(ids, names)]
+    if len(set(out)) != len(out):  # only identical names can still collide: a listing error
+        dup = next(name for name, image_id in zip(names, out) if out.count(image_id) > 1)
+        raise ColorbenchError(f"the image {dup!r} is listed twice; list each image once")
+    return out
 
 
 def pandas_type(arrow_type: pa.DataType):
@@ -137,10 +166,12 @@ class Split:
         return Path(override) if override else Path(self.meta["roots"][which])
 
     def target_file(self, row, images_root: str | os.PathLike | None = None) -> Path:
-        return self.root("images", images_root) / row.target_path
+        """The target file of ``row`` (inside its root, or a one-line error)."""
+        return resolve_inside(self.root("images", images_root), row.target_path, f"pair {row.pair_id}: target_path")
 
     def reference_file(self, row, pool_root: str | os.PathLike | None = None) -> Path:
-        return self.root("pool", pool_root) / row.reference_path
+        """The reference file of ``row`` (inside its root, or a one-line error)."""
+        return resolve_inside(self.root("pool", pool_root), row.reference_path, f"pair {row.pair_id}: reference_path")
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write ``path`` (Parquet; the sidecar is also embedded) and ``path`` with ``.json``."""
@@ -153,6 +184,30 @@ class Split:
             pq.write_table(table, tmp)
         write_json(sidecar_path(path), self.meta)
         return path
+
+
+def _canonical_rows(table: pd.DataFrame) -> list[list]:
+    rows = []
+    for record in table[SPLIT_SCHEMA.names].itertuples(index=False, name=None):
+        rows.append([None if (v is pd.NA or v is None or (isinstance(v, float) and math.isnan(v))) else
+                     (int(v) if isinstance(v, np.integer) else v) for v in record])
+    return rows
+
+
+#: The sidecar fields the split_id covers besides the table (paths and reports are not content).
+HASHED_FIELDS = ("builder", "level", "params", "features", "annotations_sha256")
+
+
+def hashed_meta(meta: dict) -> dict:
+    """The part of a sidecar that :func:`compute_split_id` hashes."""
+    return {name: meta.get(name) for name in HASHED_FIELDS}
+
+
+def compute_split_id(table: pd.DataFrame, params: dict) -> str:
+    """SHA-256 (first 16 hex digits) of the table's content and the build parameters."""
+    payload = json.dumps({"format": FORMAT_VERSION, "params": params, "rows": _canonical_rows(table)},
+                         sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
 
 
 def sidecar_path(path: str | os.PathLike) -> Path:
@@ -191,4 +246,19 @@ def load_split(path: str | os.PathLike) -> Split:
     duplicated = frame["pair_id"][frame["pair_id"].duplicated()]
     if len(duplicated):
         raise ColorbenchError(f"split file {path} has the pair id {duplicated.iloc[0]!r} twice; rebuild it")
+    _check_relative_paths(frame, path)
+    derived = compute_split_id(frame, hashed_meta(meta))
+    if derived != meta.get("split_id"):
+        raise ColorbenchError(f"split file {path} was changed after it was built (its table and parameters give "
+                              f"split_id {derived}, its sidecar says {meta.get('split_id')}); rebuild it with "
+                              "colorbench pairs instead of editing it")
     return Split(frame, meta)
+
+
+def _check_relative_paths(frame: pd.DataFrame, path: Path) -> None:
+    """Paths in a split are relative to their root and never climb out of it."""
+    for column in ("target_path", "reference_path"):
+        for pair_id, value in zip(frame["pair_id"], frame[column]):
+            if isinstance(value, str) and value and (os.path.isabs(value) or ".." in Path(value).parts):
+                raise ColorbenchError(f"split file {path}: pair {pair_id} has {column} {value!r}, which is not "
+                                      "inside its root; rebuild the split")

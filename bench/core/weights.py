@@ -14,6 +14,7 @@ known it is recorded too; ``verify`` checks the full digest when it has one, els
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import tempfile
@@ -25,6 +26,7 @@ from pathlib import Path
 
 import torch.hub
 
+from .atomic import public_mode
 from .errors import MissingWeightsError, unknown_name
 
 __all__ = [
@@ -164,6 +166,7 @@ def _download(spec: WeightSpec, dest: Path, timeout: float = 60.0) -> None:
         if expected and not digest.startswith(expected):
             raise MissingWeightsError(_missing_message(spec, dest.parent, f"the download's SHA-256 {digest[:12]}… "
                                                        f"does not match {expected[:12]}…"))
+        os.chmod(tmp, public_mode())  # mkstemp's 0o600 would make a shared cache unreadable to others
         os.replace(tmp, dest)
     finally:
         Path(tmp).unlink(missing_ok=True)
@@ -194,19 +197,64 @@ def ensure_weights(name: str, offline: bool | None = None) -> Path:
     return path
 
 
+#: Files at least this large (network weights) have their SHA-256 remembered on disk, keyed by
+#: path, size and modification time, so a new process does not hash hundreds of MB again.
+_REMEMBER_BYTES = 16 << 20
+_REMEMBERED = "file-sha256.json"
+
+
+def _remembered_path() -> Path:
+    from .cache import cache_dir
+
+    return cache_dir() / _REMEMBERED
+
+
+def _remembered(path: str, size: int, mtime_ns: int) -> str | None:
+    try:
+        entry = json.loads(_remembered_path().read_text()).get(path)
+    except (OSError, ValueError, AttributeError):
+        return None
+    return entry[2] if isinstance(entry, list) and entry[:2] == [size, mtime_ns] else None
+
+
+def _remember(path: str, size: int, mtime_ns: int, digest: str) -> None:
+    from .atomic import write_json
+
+    store = _remembered_path()
+    try:
+        known = json.loads(store.read_text())
+    except (OSError, ValueError):
+        known = {}
+    known = known if isinstance(known, dict) else {}
+    known[path] = [size, mtime_ns, digest]
+    try:
+        write_json(store, known)
+    except OSError:
+        pass  # a read-only cache only costs a re-hash next time
+
+
 @lru_cache(maxsize=64)
-def _sha256_cached(path: str, size: int, mtime_ns: int) -> str:
+def _sha256_cached(path: str, size: int, mtime_ns: int, use_remembered: bool = True) -> str:
+    large = size >= _REMEMBER_BYTES
+    if large and use_remembered:
+        known = _remembered(path, size, mtime_ns)
+        if known is not None:
+            return known
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
+    if large:
+        _remember(path, size, mtime_ns, digest.hexdigest())
     return digest.hexdigest()
 
 
-def file_sha256(path: str | os.PathLike) -> str:
-    """SHA-256 of a file, cached in-process by (path, size, mtime) so large weights hash once."""
+def file_sha256(path: str | os.PathLike, use_remembered: bool = True) -> str:
+    """SHA-256 of a file, cached by (path, size, mtime): in-process, and on disk for large files
+    (network weights), so they are hashed once, not once per command (``use_remembered=False``:
+    read the file again, as ``colorbench weights check`` does)."""
     stat = os.stat(path)
-    return _sha256_cached(str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns)
+    return _sha256_cached(str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns, use_remembered)
 
 
 def verify_weights(name: str) -> tuple[str, str]:
@@ -220,7 +268,7 @@ def verify_weights(name: str) -> tuple[str, str]:
     path = weight_path(name)
     if not path.is_file():
         return "missing", str(path)
-    digest = file_sha256(path)
+    digest = file_sha256(path, use_remembered=False)
     if spec.sha256:
         return ("ok" if digest == spec.sha256 else "mismatch"), digest
     prefix = spec.hash_prefix

@@ -7,7 +7,9 @@ partly about the ground truth and reference alone may split that half off: ``gt_
 (delta_his keeps the reference histograms and HI(gt, ref) this way). Set metrics (FID,
 FID infinity) extract per-image features (``extract(images) -> (B, D) float64 numpy``) that the
 scorer gathers over the whole set (caching the ground truths' on disk), then ``compute(pred_features,
-gt_features) -> dict`` with at least ``value``.
+gt_features) -> dict`` with at least ``value``. A set metric that reports several numbers (FID
+infinity at several smallest subsets) also has ``variants(n) -> (variants, skipped)`` and
+``compute(pred_features, gt_features, variant)``; each variant is stored as ``<name>_<variant>``.
 
 A batch holds B pairs of one size (the scorer groups pairs by size, so every metric computes at the
 images' native resolution). Object-level batches are already cropped to the object's bounding box.

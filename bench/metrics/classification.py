@@ -3,9 +3,11 @@
 Per image the metric is 1.0 when the split's label is among the classifier's top-1 (top-5)
 predictions, else 0.0, so the mean over a split is the accuracy and its ci95 exists; an unknown
 label (-1) gives NaN for that image. The classifier is ``torchvision.models.resnet101`` with
-``ResNet101_Weights.IMAGENET1K_V1`` and the weights' own evaluation transform (resize the short
-side to 256, bilinear, antialiased; centre crop 224; /255; ImageNet mean/std), the sizes read
-from ``ScoreConfig.classifier_resize`` / ``classifier_crop``.
+``ResNet101_Weights.IMAGENET1K_V1``; the input is resized so its short side is
+``ScoreConfig.classifier_resize`` (bilinear, antialiased), centre-cropped to ``classifier_crop``,
+scaled to [0, 1] and ImageNet-normalised. The defaults, 224 and 224, are SPColor's evaluation
+(resize to 224, centre crop 224); torchvision's own ImageNet transform is 256 -> 224
+(``classifier_resize = 256``).
 
 top1 and top5 share one network and one forward pass: both factories return views of a single
 :class:`ImageNetClassifier` per (device, sizes), held in a weak-value map (it lives as long as a
@@ -130,8 +132,9 @@ class TopK:
         return topk_hits(self.classifier.logits(batch.pred), batch.label, self.k)
 
 
-_MATCHES = ("torchvision resnet101(weights=ResNet101_Weights.IMAGENET1K_V1) after "
-            "ResNet101_Weights.IMAGENET1K_V1.transforms() (resize 256, centre crop 224)")
+_MATCHES = ("torchvision resnet101(weights=ResNet101_Weights.IMAGENET1K_V1) after torchvision's ImageNet "
+            "evaluation transform with resize classifier_resize (default 224, as SPColor's evaluation) and centre "
+            "crop classifier_crop (224)")
 
 
 @register_metric("top1", kind="classification", higher_is_better=True, needs=("label",), networks=("resnet101",),

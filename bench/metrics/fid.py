@@ -33,7 +33,8 @@ from ..features.inception import InceptionPool3
 from ..registry import register_metric
 
 __all__ = ["INCEPTION_FEATURES", "FrechetToReference", "InceptionSetMetric", "feature_statistics", "fid",
-           "fid_infinity", "fid_infinity_intercept", "fid_infinity_min_n", "frechet_distance", "trace_sqrt_product"]
+           "fid_infinity", "fid_infinity_intercept", "fid_infinity_min_n", "fid_infinity_variants",
+           "frechet_distance", "trace_sqrt_product"]
 
 #: Name of the per-image features ``fid`` and ``fid_inf`` share (extracted once per set).
 INCEPTION_FEATURES = "inception-2015-12-05-pool3"
@@ -259,16 +260,24 @@ def fid_infinity(pred_features: Array, gt_features: Array, *, min_n: int | None 
 class InceptionSetMetric:
     """A set metric on Inception pool3 features: ``extract`` per batch of images, ``compute`` per set.
 
+    A set metric may report several *variants* (FID infinity at several smallest subsets): the
+    scorer asks :meth:`variants` for the set size and stores each under ``<name>_<variant>``
+    (``None``: the plain name).
+
     Args:
         device: where the network and the linear algebra run.
-        compute: ``compute(pred_features, gt_features) -> dict`` with at least ``value``.
+        compute: ``compute(pred_features, gt_features, variant) -> dict`` with at least ``value``.
+        variants: ``variants(n) -> (variants, skipped)`` for ``n`` outputs; ``skipped`` maps a
+            variant that cannot be computed to the reason. Default: one unnamed variant.
     """
 
-    def __init__(self, device: torch.device | str, compute: Callable[[np.ndarray, np.ndarray], dict]):
+    def __init__(self, device: torch.device | str, compute: Callable[[np.ndarray, np.ndarray, str | None], dict],
+                 variants: Callable[[int], tuple[list[str | None], dict[str, str]]] | None = None):
         ensure_weights("inception_fid")  # fail early, naming the file
         self._device = device
         self._inception: InceptionPool3 | None = None  # loaded on first use: fid and fid_inf share one
         self._compute = compute
+        self._variants = variants
 
     def extract(self, images: torch.Tensor) -> np.ndarray:
         """uint8 ``(B, 3, H, W)`` -> ``(B, 2048)`` float64 pool3 features."""
@@ -276,16 +285,46 @@ class InceptionSetMetric:
             self._inception = InceptionPool3(self._device)
         return self._inception(images)
 
-    def compute(self, pred_features: np.ndarray, gt_features: np.ndarray) -> dict:
-        return self._compute(pred_features, gt_features)
+    def variants(self, n: int) -> tuple[list[str | None], dict[str, str]]:
+        return self._variants(n) if self._variants else ([None], {})
+
+    def compute(self, pred_features: np.ndarray, gt_features: np.ndarray, variant: str | None = None) -> dict:
+        """The metric on the two sets' features (``variant``: one of :meth:`variants`)."""
+        return self._compute(pred_features, gt_features, variant)
 
     def record(self) -> dict:
         """What the features depend on, for the scorer's ground-truth feature cache key."""
         return {"name": INCEPTION_FEATURES, **InceptionPool3.describe_weights()}
 
 
-def _fid_result(pred_features: np.ndarray, gt_features: np.ndarray, device: torch.device | str) -> dict:
+def _fid_result(pred_features: np.ndarray, gt_features: np.ndarray, variant: str | None,
+                device: torch.device | str) -> dict:
     return {"value": fid(pred_features, gt_features, device), "n": len(pred_features)}
+
+
+def fid_infinity_variants(min_n: int | tuple[int, ...] | None, n: int) -> tuple[list[str | None], dict[str, str]]:
+    """The FID infinity results to report for ``n`` outputs under the ``fid_inf_min_n`` setting.
+
+    ``None``: one result with the size-scaled default (:func:`fid_infinity_min_n`). An int: that
+    smallest subset (``fid_inf_<min_n>``; an impossible one is an error when computed). A tuple
+    (the MSA paper's (300, 600) on object-level splits): each smallest subset below ``n``, the
+    others skipped with the reason; when none fits, the size-scaled default instead.
+    """
+    if min_n is None:
+        return [None], {}
+    if isinstance(min_n, int):
+        return [str(min_n)], {}
+    fits = [str(k) for k in min_n if k < n]
+    skipped = {str(k): f"needs more than {k} outputs; {n} were scored" for k in min_n if k >= n}
+    return (fits or [None]), skipped
+
+
+def _fid_inf_result(pred_features: np.ndarray, gt_features: np.ndarray, variant: str | None, config,
+                    device: torch.device | str) -> dict:
+    result = fid_infinity(pred_features, gt_features, min_n=None if variant is None else int(variant),
+                          points=config.fid_inf_points, repeats=config.fid_inf_repeats, seed=config.fid_inf_seed,
+                          device=device)
+    return {**result, "std_ddof": 1}
 
 
 @register_metric("fid", kind="distribution", higher_is_better=False, needs=("gt",), networks=("inception_fid",),
@@ -298,8 +337,10 @@ def fid_metric(config, device):
 
 @register_metric("fid_inf", kind="distribution", higher_is_better=False, needs=("gt",), networks=("inception_fid",),
                  output="per_set", features=INCEPTION_FEATURES,
-                 matches="mchong6/FID_IS_infinity calculate_FID_infinity (line fit of FID on 1/N), repeated")
+                 matches="mchong6/FID_IS_infinity calculate_FID_infinity (OLS of FID on 1/N over 15 subset sizes), "
+                         "repeated, mean and sample std (ddof 1); on the TF-FID Inception (torch-fidelity's port, as "
+                         "our fid), where Chong & Forsyth's code uses torchvision's Inception")
 def fid_inf_metric(config, device):
     """FID infinity (Chong & Forsyth 2020): FID extrapolated to infinitely many outputs, mean +- std."""
-    return InceptionSetMetric(device, partial(fid_infinity, min_n=config.fid_inf_min_n, points=config.fid_inf_points,
-                                              repeats=config.fid_inf_repeats, seed=config.fid_inf_seed, device=device))
+    return InceptionSetMetric(device, partial(_fid_inf_result, config=config, device=device),
+                              variants=partial(fid_infinity_variants, config.fid_inf_min_n))

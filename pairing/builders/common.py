@@ -39,15 +39,16 @@ class Report:
 def kept_entries(collection: Collection, description: Description, filters: FilterSettings, report: Report,
                  role: str, skip_unreadable: bool) -> list[int]:
     """Indices of the entries that decode and pass the filters; drops are counted as
-    ``<role> dropped: <reason>``."""
+    ``<role> dropped: <reason>``, one count per image (its first reason)."""
     if description.unreadable and not skip_unreadable:
         raise unreadable_error(description, collection)
     for image_id in description.unreadable:
         report.add(f"{role} dropped: unreadable", image_id)
     dropped = description.filter_reasons(filters)
     for image_id, reasons in dropped.items():
-        for reason in reasons:
-            report.add(f"{role} dropped: {reason}", image_id)
+        # Each dropped image is counted once, under its first reason, so the counts add up to
+        # the number of images dropped.
+        report.add(f"{role} dropped: {reasons[0]}", image_id)
     report.add(f"{role} images scanned", n=len(description.entries))
     return [i for i, entry in enumerate(description.entries)
             if entry.image_id not in description.unreadable and entry.image_id not in dropped]

@@ -111,3 +111,35 @@ def test_corrupt_annotation_file_is_one_line_error(tmp_path):
 def test_unknown_option_fails_with_usage():
     result = run_cli("score", "--split", "s", "--pred", "p", "--out", "o", "--no-such-flag")
     assert result.returncode == 2 and "unrecognized arguments" in result.stderr
+
+
+@pytest.fixture(scope="module")
+def saved_split(tiny_coco, tmp_path_factory):
+    from pairing import build_image_level
+
+    split = build_image_level(tiny_coco[0], features="histogram", top_k=1, synthetic=0, workers=0, progress=False)
+    return split.save(tmp_path_factory.mktemp("split") / "split.parquet")
+
+
+@pytest.mark.parametrize("command, wants", [
+    ("baseline", "folder"), ("materialize", "folder"), ("demo", "folder"), ("pairs", "file"),
+    ("leaderboard", "file"),
+])
+def test_every_command_checks_its_output_path_before_working(command, wants, saved_split, tiny_coco, tmp_path):
+    """An --out that is a file where a folder is wanted (or the reverse) fails at once, nothing written."""
+    from tests.helpers import assert_one_line_error
+
+    taken = tmp_path / ("taken.parquet" if command == "pairs" else "taken")
+    if wants == "folder":
+        taken.write_text("a file")
+    else:
+        taken.mkdir()
+    args = {"baseline": ["baseline", "gray", "--split", saved_split],
+            "materialize": ["materialize", "--split", saved_split],
+            "demo": ["demo"],
+            "pairs": ["pairs", "folder", "--images", tiny_coco[0], "--features", "histogram"],
+            "leaderboard": ["leaderboard", tmp_path]}[command]
+    result = run_cli(*map(str, args), "--out", str(taken))
+    message = "is a file; it must be a folder" if wants == "folder" else "is a folder; it must be a file path"
+    assert_one_line_error(result, str(taken), message)
+    assert [p.name for p in tmp_path.iterdir()] == [taken.name]

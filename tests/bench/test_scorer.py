@@ -15,6 +15,7 @@ from bench.core.errors import ColorbenchError, ImageReadError
 from bench.core.images import read_rgb, write_png
 from bench.pairs_io import bbox_of
 from bench.registry import MetricSpec
+from bench.score_state import Checkpoint, ScoreState
 from pairing import build_image_level, build_object_level
 from tests.helpers import assert_one_line_error
 
@@ -202,14 +203,14 @@ def test_resume_loses_and_duplicates_nothing(image_split, tmp_path, monkeypatch)
 
         return metric
 
-    monkeypatch.setattr(scorer_module, "_CHECKPOINT_SECONDS", 0.0)
+    monkeypatch.setattr(scorer_module, "CHECKPOINT_SECONDS", 0.0)
     monkeypatch.setitem(scorer_module.get_metric.__globals__["_REGISTRY"], "ssim",
                         MetricSpec(**{**real_ssim.__dict__, "factory": flaky_factory}))
     out = tmp_path / "out"
     with pytest.raises(_Interrupt):
         score(path, pred, metrics=metrics, out_dir=out, workers=0, progress=False, batch_size=2)
-    assert (out / ".partial" / "state.npz").is_file() and not (out / "summary.json").exists()
-    done_before = len(np.load(out / ".partial" / "state.npz")["pairs"])
+    assert (out / ".partial" / "run.json").is_file() and not (out / "summary.json").exists()
+    done_before = sum(len(np.load(shard)["pairs"]) for shard in (out / ".partial").glob("shard-*.npz"))
     assert 0 < done_before < len(split.table)
     resumed = score(path, pred, metrics=metrics, out_dir=out, workers=0, progress=False, batch_size=2,
                     resume=True)
@@ -222,9 +223,10 @@ def test_resume_with_other_settings_is_refused(image_split, tmp_path, monkeypatc
     split, path = image_split
     pred = write_outputs(split, tmp_path / "p")
     out = tmp_path / "out"
-    checkpoint = scorer_module._Checkpoint(out / ".partial", {"split_id": "something else"})
-    checkpoint.save(scorer_module._State())
-    with pytest.raises(ColorbenchError, match="interrupted run with other settings"):
+    state = ScoreState()
+    state.mark_done("x")
+    Checkpoint(out / ".partial", {"split_id": "something else"}).save(state)
+    with pytest.raises(ColorbenchError, match="interrupted run that differs from this one.*split_id"):
         score(path, pred, metrics=["ssim"], out_dir=out, resume=True, workers=0, progress=False)
 
 
@@ -347,3 +349,217 @@ def test_cli_missing_network_named_when_asked_skipped_by_default(image_split, tm
     assert "vgg19-dcbb9e9d.pth" in summary["skipped"]["lpips_r"]
     assert "lpips" not in summary["metrics"] and "ssim" in summary["metrics"]
     assert summary["skipped"]["top1"] == "the split has no class labels"
+
+
+# --- results that can never silently mix or lose work ------------------------------------------------
+
+
+def _interrupted_run(path, pred, out, monkeypatch, metrics=("ssim", "psnr")):
+    """Score into ``out`` and stop after the first checkpoint (as a kill -9 would)."""
+    real_ssim = scorer_module.get_metric("ssim")
+    calls = {"n": 0}
+
+    def flaky_factory(config, device):
+        inner = real_ssim.factory(config, device)
+
+        def metric(batch):
+            calls["n"] += 1
+            if calls["n"] == 3:
+                raise _Interrupt
+            return inner(batch)
+
+        return metric
+
+    with monkeypatch.context() as patch:
+        patch.setattr(scorer_module, "CHECKPOINT_SECONDS", 0.0)
+        patch.setitem(scorer_module.get_metric.__globals__["_REGISTRY"], "ssim",
+                      MetricSpec(**{**real_ssim.__dict__, "factory": flaky_factory}))
+        with pytest.raises(_Interrupt):
+            score(path, pred, metrics=list(metrics), out_dir=out, workers=0, progress=False, batch_size=1)
+    assert list((out / ".partial").glob("shard-*.npz")), "no checkpoint was written"
+
+
+def test_resume_refuses_a_checkpoint_of_other_outputs(image_split, tmp_path, monkeypatch, cli):
+    """kill -9 'score --pred A --out O', then 'score --pred B --out O --resume' must not mix A's rows into B's."""
+    split, path = image_split
+    pred_a = write_outputs(split, tmp_path / "A", shifted)
+    pred_b = write_outputs(split, tmp_path / "B")
+    out = tmp_path / "O"
+    _interrupted_run(path, pred_a, out, monkeypatch)
+    result = cli("score", "--split", path, "--pred", pred_b, "--out", out, "--metrics", "ssim,psnr", "--workers", "0",
+                 "--method", "A", "--resume")
+    assert_one_line_error(result, "differs from this one", "pred_dir", "outputs")
+    assert not (out / "summary.json").exists()
+    # the same folder, one output rewritten since: named
+    first = split.table.pair_id.iloc[0]
+    write_png(pred_a / f"{first}.png", np.zeros((split.table.target_height.iloc[0], split.table.target_width.iloc[0],
+                                                   3), np.uint8))
+    with pytest.raises(ColorbenchError, match=rf"outputs: 1 file\(s\) changed since \(e\.g\. {first}\.png\)"):
+        score(path, pred_a, metrics=["ssim", "psnr"], out_dir=out, workers=0, progress=False, resume=True)
+    with pytest.raises(ColorbenchError, match="method: "):
+        score(path, pred_a, metrics=["ssim", "psnr"], method="renamed", out_dir=out, workers=0, progress=False,
+              resume=True)
+
+
+def test_resume_of_the_same_run_with_other_metrics_is_named(image_split, tmp_path, monkeypatch):
+    split, path = image_split
+    pred = write_outputs(split, tmp_path / "p", shifted)
+    _interrupted_run(path, pred, tmp_path / "o", monkeypatch)
+    with pytest.raises(ColorbenchError, match="metrics: "):
+        score(path, pred, metrics=["ssim"], out_dir=tmp_path / "o", workers=0, progress=False, resume=True)
+    with pytest.raises(ColorbenchError, match="config: "):
+        score(path, pred, metrics=["ssim", "psnr"], out_dir=tmp_path / "o", workers=0, progress=False, resume=True,
+              config={"bootstrap_samples": 10})
+
+
+def test_an_existing_result_is_kept_without_overwrite(image_split, tmp_path):
+    split, path = image_split
+    pred = write_outputs(split, tmp_path / "p")
+    out = tmp_path / "out"
+    score(path, pred, metrics=["psnr"], out_dir=out, workers=0, progress=False)
+    before = (out / "summary.json").read_bytes()
+    with pytest.raises(ColorbenchError, match=r"already holds a result \(summary\.json, per_image\.parquet\); pass "
+                                              r"--overwrite"):
+        score(path, pred, metrics=["ssim"], out_dir=out, workers=0, progress=False)
+    assert (out / "summary.json").read_bytes() == before
+    score(path, pred, metrics=["ssim"], out_dir=out, workers=0, progress=False, overwrite=True)
+    assert "ssim" in json.loads((out / "summary.json").read_text())["metrics"]
+
+
+def test_a_second_run_into_the_same_folder_is_refused(image_split, tmp_path, cli):
+    from bench.core.paths import exclusive_lock
+
+    split, path = image_split
+    pred = write_outputs(split, tmp_path / "p")
+    with exclusive_lock(tmp_path / "out", "scoring run"):  # as a run in progress holds it
+        result = cli("score", "--split", path, "--pred", pred, "--out", tmp_path / "out", "--metrics", "psnr")
+    assert_one_line_error(result, str(tmp_path / "out"), "in use by another colorbench scoring run")
+    assert not (tmp_path / "out" / "summary.json").exists()
+
+
+@pytest.fixture(scope="module")
+def many_sizes_split(tmp_path_factory):
+    """A split whose 12 targets all have different sizes (the case that never checkpointed)."""
+    from pairing import FilterSettings, build_folder
+    from tests.helpers import colour_image
+
+    folder = tmp_path_factory.mktemp("sizes")
+    for i in range(12):
+        Image.fromarray(colour_image(40 + i, 60 + 7 * i, 40 + 5 * i)).save(folder / f"img{i:02d}.png")
+    split = build_folder(folder, features="histogram", top_k=1, synthetic=0, filters=FilterSettings(enabled=False),
+                         workers=0, progress=False)
+    return split, split.save(tmp_path_factory.mktemp("split") / "sizes.parquet")
+
+
+def test_a_split_of_many_sizes_checkpoints_as_it_goes(many_sizes_split, tmp_path, monkeypatch):
+    split, path = many_sizes_split
+    assert split.table[["target_width", "target_height"]].drop_duplicates().shape[0] == len(split.table)
+    pred = write_outputs(split, tmp_path / "p", shifted)
+    out = tmp_path / "out"
+    real_ssim = scorer_module.get_metric("ssim")
+    calls = {"n": 0}
+
+    def flaky_factory(config, device):
+        inner = real_ssim.factory(config, device)
+
+        def metric(batch):
+            calls["n"] += 1
+            if calls["n"] == 8:
+                raise _Interrupt
+            return inner(batch)
+
+        return metric
+
+    monkeypatch.setattr(scorer_module, "CHECKPOINT_SECONDS", 0.0)
+    with monkeypatch.context() as patch:
+        patch.setitem(scorer_module.get_metric.__globals__["_REGISTRY"], "ssim",
+                      MetricSpec(**{**real_ssim.__dict__, "factory": flaky_factory}))
+        with pytest.raises(_Interrupt):
+            score(path, pred, metrics=["ssim", "psnr"], out_dir=out, workers=0, progress=False)
+    saved = sum(len(np.load(shard)["pairs"]) for shard in (out / ".partial").glob("shard-*.npz"))
+    assert saved == 7  # every pair finished before the interruption is in the checkpoint
+    resumed = score(path, pred, metrics=["ssim", "psnr"], out_dir=out, workers=0, progress=False, resume=True)
+    full = score(path, pred, metrics=["ssim", "psnr"], workers=0, progress=False)
+    pd.testing.assert_frame_equal(resumed.per_image, full.per_image)
+
+
+def test_waiting_pairs_stay_within_the_pixel_budget(many_sizes_split, tmp_path, monkeypatch):
+    """Decoded pairs waiting for a batch never exceed the budget, however many sizes the split has."""
+    split, path = many_sizes_split
+    pred = write_outputs(split, tmp_path / "p")
+    largest = int((split.table.target_width * split.table.target_height).max())
+    budget = 3 * largest
+    peak = {"pixels": 0}
+    real_add = scorer_module._Pass.add
+
+    def add(self, item):
+        real_add(self, item)
+        peak["pixels"] = max(peak["pixels"], self.pending_pixels)
+
+    monkeypatch.setattr(scorer_module._Pass, "add", add)
+    result = score(path, pred, metrics=["ssim"], workers=0, progress=False, batch_pixels=budget)
+    assert 0 < peak["pixels"] <= scorer_module.MAX_PENDING_BATCHES * budget
+    assert np.allclose(result.per_image["ssim"], 1.0)
+
+
+def test_partial_results_say_so(image_split, tmp_path):
+    split, path = image_split
+    pred = write_outputs(split, tmp_path / "p")
+    (pred / f"{split.table.pair_id.iloc[0]}.png").unlink()
+    result = score(path, pred, metrics=["psnr"], workers=0, progress=False, allow_missing=True)
+    assert result.summary["pairs"]["scored"] == len(split.table) - 1
+    assert result.summary["pairs"]["total"] == len(split.table)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--workers", "-1"], "argument --workers: '-1' is not a whole number >= 0"),
+    (["--batch-size", "0"], "argument --batch-size: '0' is not a whole number >= 1"),
+    (["--batch-pixels", "many"], "argument --batch-pixels: 'many' is not a whole number >= 1"),
+])
+def test_cli_numbers_are_checked_by_the_parser(image_split, tmp_path, cli, args, message):
+    split, path = image_split
+    result = cli("score", "--split", path, "--pred", tmp_path, "--out", tmp_path / "o", *args)
+    assert_one_line_error(result, message)
+
+
+def test_cli_out_that_is_a_file_fails_before_any_work(image_split, tmp_path, cli):
+    split, path = image_split
+    pred = write_outputs(split, tmp_path / "p")
+    (tmp_path / "taken").write_text("a file")
+    result = cli("score", "--split", path, "--pred", pred, "--out", tmp_path / "taken", "--metrics", "ssim")
+    assert_one_line_error(result, "--out", "taken is a file; it must be a folder")
+    assert "scoring" not in result.stderr  # no progress bar: nothing was scored
+
+
+def test_lossy_and_16_bit_outputs_are_warned_about(image_split, tmp_path):
+    from tests.helpers import png_16bit
+
+    split, path = image_split
+    pred = write_outputs(split, tmp_path / "p")
+    first, second = split.table.pair_id.iloc[:2]
+    Image.open(pred / f"{first}.png").save(pred / f"{first}.png", format="JPEG")  # a JPEG named .png
+    rgb = read_rgb(pred / f"{second}.png")
+    (pred / f"{second}.png").write_bytes(png_16bit(rgb.astype(np.uint16) * 257))
+    warnings = []
+    result = score(path, pred, metrics=["psnr"], workers=0, progress=False, warn=warnings.append)
+    assert any(f"{first}.png: a JPEG file named .png (lossy outputs change every metric)" in w for w in warnings)
+    assert any(f"{second}.png: 16-bit RGB output reduced to 8 bits per channel" in w for w in warnings)
+    assert result.summary["meta"]["converted_or_resized"] == 2
+    assert np.isinf(result.per_image.set_index("pair_id").loc[second, "psnr"])  # the high byte is the image
+
+
+def test_moved_images_are_found_with_images_and_pool_images(coco_copy, tmp_path, cli):
+    images, _, _ = coco_copy
+    split = build_image_level(images, features="histogram", top_k=1, synthetic=1, workers=0, progress=False)
+    path = split.save(tmp_path / "split.parquet")
+    pred = write_outputs(split, tmp_path / "p", shifted)
+    moved = images.rename(tmp_path / "moved")
+    assert_one_line_error(cli("score", "--split", path, "--pred", pred, "--out", tmp_path / "o", "--metrics", "psnr"),
+                          "no such file")
+    result = cli("score", "--split", path, "--pred", pred, "--out", tmp_path / "o", "--metrics", "psnr", "--images",
+                 moved, "--pool-images", moved, "--workers", "0")
+    assert result.returncode == 0, result.stderr
+    result = cli("baseline", "gray", "--split", path, "--out", tmp_path / "g", "--images", moved, "--pool-images",
+                 moved, "--workers", "0")
+    assert result.returncode == 0, result.stderr
+    assert len(list((tmp_path / "g").glob("*.png"))) == len(split.table)

@@ -7,7 +7,7 @@ import pytest
 
 from bench.core.errors import ColorbenchError
 from leaderboards.published_tables import load_published
-from leaderboards.render import FORMATS, render, to_frame
+from leaderboards.render import FORMATS, provenance, render, to_frame
 from leaderboards.results import load_result
 from leaderboards.table import build_leaderboard
 from tests.helpers import assert_one_line_error
@@ -15,13 +15,16 @@ from tests.helpers import assert_one_line_error
 CONFIG = {"his_bins": 21, "his_width": 0.1, "fid_inf_min_n": None}
 
 
-def summary(method, ssim, lpips, psnr, split_id="split-a", config=CONFIG, fid_inf=None, level=""):
+def summary(method, ssim, lpips, psnr, split_id="split-a", config=CONFIG, fid_inf=None, level="", scored=10, total=10,
+            pairs_sha="all"):
     metrics = {f"ssim{level}": {"value": ssim, "ci95": [ssim - 0.01, ssim + 0.01], "direction": "higher", "n": 10},
                f"lpips{level}": {"value": lpips, "ci95": [lpips - 0.02, lpips + 0.02], "direction": "lower", "n": 10},
                f"psnr{level}": {"value": psnr, "ci95": None, "direction": "higher", "n": 10}}
     if fid_inf is not None:
-        metrics[f"fid_inf{level}"] = {"value": fid_inf, "std": 0.3, "min_n": 300, "direction": "lower", "n": 900}
-    return {"method": method, "split_id": split_id, "level": "image", "metrics": metrics,
+        metrics[f"fid_inf_300{level}"] = {"value": fid_inf, "std": 0.3, "min_n": 300, "direction": "lower", "n": 900,
+                                          "metric": "fid_inf"}
+    return {"schema_version": 2, "method": method, "split_id": split_id, "level": "image", "metrics": metrics,
+            "pairs": {"scored": scored, "total": total, "sha256": pairs_sha},
             "skipped": {"top1": "the split has no class labels"},
             "meta": {"config": config, "networks": {"alexnet": {"file": "alexnet.pth", "sha256": "abc"}}}}
 
@@ -64,14 +67,15 @@ def test_every_format_renders_values_bold_and_notes(three, fmt):
         assert bold in text
         assert text.count(bold.replace("1.0000", "0.2100")) == 2  # the lpips tie
         assert "0.8100" in text and bold.replace("1.0000", "0.8100") not in text  # gray is not bold
-    assert "skipped top1 (all methods)" in text
+    if fmt != "csv":  # the CSV is plain data; its notes are in the provenance sidecar
+        assert "skipped top1 (all methods)" in text
 
 
 def test_csv_is_machine_readable(three, tmp_path):
     board = build_leaderboard([load_result(p) for p in three])
     path = tmp_path / "t.csv"
     path.write_text(render(board, "csv"))
-    frame = pd.read_csv(path, comment="#").set_index("method")
+    frame = pd.read_csv(path).set_index("method")  # plain data: no comment lines to skip
     assert frame.loc["oracle", "ssim:best"] and not frame.loc["gray", "ssim:best"]
     assert frame.loc["reinhard", "ssim"] == pytest.approx(0.86)
     assert frame.loc["reinhard", "ssim:ci_low"] == pytest.approx(0.85)
@@ -85,8 +89,9 @@ def test_a_mixed_split_is_flagged_and_never_ranked_across(tmp_path):
     board = build_leaderboard([load_result(p) for p in paths])
     assert board.mixed
     assert best(board, "ssim") == ["reinhard"]  # welsh is alone in its group: not ranked against A
-    for fmt in FORMATS:
+    for fmt in ("md", "latex", "html"):
         assert "MIXED" in render(board, fmt)
+    assert any("MIXED" in flag for flag in provenance(board)["flags"])  # the CSV's sidecar; rows carry the group
     groups = {row.method: row.group for row in board.rows}
     assert groups["gray"] == groups["reinhard"] != groups["welsh"]
 
@@ -122,7 +127,8 @@ def test_object_level_published_table_aligns_fid_inf_by_min_n(tmp_path):
 
 
 @pytest.mark.parametrize("content, message", [(None, "is not a summary.json"), ("{", "is not valid JSON"),
-                                              ('{"method": "x"}', "lacks split_id, metrics")])
+                                              ('{"method": "x"}', "lacks the field split_id"),
+                                              ('{"method": "x", "split_id": "s", "metrics": []}', "field metrics ")])
 def test_bad_result_files(tmp_path, content, message):
     path = tmp_path / "summary.json"
     if content is not None:
@@ -139,3 +145,54 @@ def test_cli_writes_table_and_chart_and_reports_bad_input(three, tmp_path, cli):
     assert (tmp_path / "board-chart.png").stat().st_size > 10_000
     assert_one_line_error(cli("leaderboard", tmp_path / "nothing", "--out", out), "nothing", "summary.json")
     assert_one_line_error(cli("leaderboard", *three, "--out", out, "--published", "msa-tabel3"), "msa-table3")
+
+
+def test_a_partial_result_is_marked_and_never_ranked_with_full_ones(tmp_path):
+    """--allow-missing scores 7 of 10 pairs: a better-looking partial row is not bold among full rows."""
+    paths = write(tmp_path, summary("gray", 0.81, 0.30, 20.0), summary("reinhard", 0.86, 0.21, 24.0),
+                  summary("cherry-picked", 0.99, 0.01, 40.0, scored=7, pairs_sha="seven"))
+    board = build_leaderboard([load_result(p) for p in paths])
+    groups = {row.method: row.group for row in board.rows}
+    assert groups["gray"] == groups["reinhard"] != groups["cherry-picked"]
+    assert best(board, "ssim") == ["reinhard"] and best(board, "lpips") == ["reinhard"]
+    partial = next(row for row in board.rows if row.method == "cherry-picked")
+    assert partial.partial and not any(cell.bold for cell in partial.cells.values())
+    assert any(flag.startswith("PARTIAL") for flag in board.flags)
+    for fmt in ("md", "latex", "html"):
+        assert "PARTIAL: 7 of 10 pairs" in render(board, fmt), fmt
+    frame = to_frame(board).set_index("method")
+    assert bool(frame.loc["cherry-picked", "partial"]) and frame.loc["cherry-picked", "pairs_scored"] == 7
+    assert not bool(frame.loc["gray", "partial"])
+
+
+def test_the_same_pair_counts_over_other_pairs_are_other_groups(tmp_path):
+    paths = write(tmp_path, summary("a", 0.8, 0.3, 20.0, scored=7, pairs_sha="first7"),
+                  summary("b", 0.9, 0.2, 21.0, scored=7, pairs_sha="other7"),
+                  summary("c", 0.7, 0.4, 19.0, scored=7, pairs_sha="first7"))
+    board = build_leaderboard([load_result(p) for p in paths])
+    groups = {row.method: row.group for row in board.rows}
+    assert groups["a"] == groups["c"] != groups["b"]
+    assert best(board, "ssim") == ["a"]  # ranked only against c, which scored the same pairs
+    assert any("other pairs scored (7 of 10)" in flag for flag in board.flags)
+
+
+def test_csv_has_a_provenance_sidecar(three, tmp_path):
+    from leaderboards.make import make_leaderboard
+
+    files = make_leaderboard(three, tmp_path / "board.csv", fmt="csv", chart=False)
+    assert files.provenance == tmp_path / "board.json"
+    frame = pd.read_csv(tmp_path / "board.csv")
+    assert list(frame["method"]) == ["gray", "reinhard", "oracle"]
+    sidecar = json.loads(files.provenance.read_text())
+    assert sidecar["notes"] == ["skipped top1 (all methods): the split has no class labels"]
+    assert [row["origin"] for row in sidecar["rows"]] == [str(p / "summary.json") for p in three]
+
+
+def test_cli_names_the_bad_field(three, tmp_path, cli):
+    bad = json.loads((three[0] / "summary.json").read_text())
+    bad["metrics"]["ssim"]["ci95"] = [0.1]
+    (three[0] / "summary.json").write_text(json.dumps(bad))
+    assert_one_line_error(cli("leaderboard", *three, "--out", tmp_path / "b.md"), "summary.json",
+                          "metrics.ssim.ci95")
+    (tmp_path / "folder").mkdir()
+    assert_one_line_error(cli("leaderboard", *three[1:], "--out", tmp_path / "folder"), "is a folder")

@@ -127,7 +127,7 @@ def test_features_are_cached_by_content(tiny_coco, monkeypatch):
     def no_decoding(*args, **kwargs):
         raise AssertionError("a cached collection must not be decoded again")
 
-    monkeypatch.setattr(features, "DataLoader", no_decoding)
+    monkeypatch.setattr(features, "data_loader", no_decoding)
     second = build(images, top_k=2, synthetic=1)
     pd.testing.assert_frame_equal(first.table, second.table)
     assert first.split_id == second.split_id
@@ -152,3 +152,34 @@ def test_folder_builder_is_image_level_among_its_own(tiny_coco):
     assert split.meta["builder"] == "folder" and split.level == "image"
     with pytest.raises(ColorbenchError, match="use image-level"):
         build_folder(tiny_coco[0], pool_images=tiny_coco[0])
+
+
+def test_unicode_file_names_pair_and_colliding_ids_are_told_apart(tmp_path):
+    """A folder of CJK names (both became id "_" before) and two files that sanitise alike."""
+    from PIL import Image
+
+    from tests.helpers import colour_image
+
+    for i, name in enumerate(["写真.png", "犬.png", "a b.png", "a?b.png"]):
+        Image.fromarray(colour_image(i)).save(tmp_path / name)
+    split = build_folder(tmp_path, features="histogram", top_k=1, synthetic=0, workers=0, progress=False)
+    ids = sorted(split.table.target_id)
+    assert ids[2:] == ["写真", "犬"]
+    assert ids[0].startswith("a_b-") and ids[1].startswith("a_b-") and ids[0] != ids[1]
+    again = build_folder(tmp_path, features="histogram", top_k=1, synthetic=0, workers=0, progress=False)
+    assert again.split_id == split.split_id  # deterministic
+
+
+def test_each_dropped_image_is_counted_once(tmp_path):
+    """An image both small and gray counts once, under its first reason: the counts add up."""
+    from PIL import Image
+
+    from tests.helpers import colour_image
+
+    for i in range(3):
+        Image.fromarray(colour_image(i)).save(tmp_path / f"ok{i}.png")
+    small_gray = colour_image(9, 200, 150).mean(axis=2, keepdims=True).repeat(3, axis=2).astype(np.uint8)
+    Image.fromarray(small_gray).save(tmp_path / "small_gray.png")
+    split = build_folder(tmp_path, features="histogram", top_k=1, synthetic=0, workers=0, progress=False)
+    dropped = {k: v for k, v in split.meta["report"]["counts"].items() if k.startswith("target dropped")}
+    assert dropped == {"target dropped: small": 1}

@@ -9,6 +9,9 @@ from pairing.split import compute_split_id, load_split, make_table, sanitize_id
 
 @pytest.mark.parametrize("raw, safe", [
     ("n01440764/ILSVRC2012_val_00000293", "n01440764__ILSVRC2012_val_00000293"),
+    ("写真", "写真"),  # letters of any script are safe file names
+    ("犬 (1)", "犬_1_"),
+    ("cafe\u0301", "café"),  # NFD (as macOS stores names) and NFC give one id
     ("../../etc/passwd", "etc__passwd"),
     ("a b/c?d", "a_b__c_d"),
     (".hidden", "hidden"),
@@ -16,6 +19,18 @@ from pairing.split import compute_split_id, load_split, make_table, sanitize_id
 ])
 def test_sanitize_id(raw, safe):
     assert sanitize_id(raw) == safe
+
+
+def test_colliding_ids_get_a_deterministic_suffix():
+    from bench.core.splits import unique_ids
+
+    ids = unique_ids(["a b", "a?b", "b", "写真"])  # the first two both sanitise to a_b
+    assert ids[2:] == ["b", "写真"]
+    assert ids[0].startswith("a_b-") and ids[1].startswith("a_b-") and ids[0] != ids[1]
+    assert len(ids[0]) == len("a_b-") + 8
+    assert unique_ids(["a?b", "b", "a b"]) == [ids[1], "b", ids[0]]  # the same names, any order: the same ids
+    with pytest.raises(ColorbenchError, match="listed twice"):
+        unique_ids(["x", "x"])
 
 
 def test_sanitize_refuses_nothing_left():
@@ -64,12 +79,60 @@ def test_hand_edited_pair_ids_are_refused_on_load(tmp_path, bad_id, message, cli
     from tests.helpers import assert_one_line_error
 
     table = make_table([{"pair_id": "a-r1", "distance": 0.5}, {"pair_id": "b-r1", "distance": 0.25}])
-    path = Split(table, {"split_id": "x", "level": "image", "roots": {}}).save(tmp_path / "good.parquet")
+    path = _saved(table, tmp_path / "good.parquet")
     assert load_split(path).table["pair_id"].tolist() == ["a-r1", "b-r1"]
     table.loc[1, "pair_id"] = bad_id
-    path = Split(table, {"split_id": "x", "level": "image", "roots": {}}).save(tmp_path / "edited.parquet")
+    path = _saved(table, tmp_path / "edited.parquet")
     with pytest.raises(ColorbenchError, match=re.escape(message)):
         load_split(path)
     assert_one_line_error(cli("baseline", "gray", "--split", path, "--out", tmp_path / "out"), "edited.parquet",
                           "rebuild")
     assert not (tmp_path / "out").exists()
+
+
+def _saved(table, path):
+    """A split of ``table`` with a split_id consistent with it (as a builder would stamp it)."""
+    from bench.core.splits import hashed_meta
+    from pairing.split import Split, new_meta
+
+    meta = new_meta("folder", "image", {}, {"images": ".", "pool": "."}, {})
+    return Split(table, {**meta, "split_id": compute_split_id(table, hashed_meta(meta))}).save(path)
+
+
+def test_an_edited_table_is_refused_never_passed_off_under_its_old_id(tmp_path, cli):
+    """Editing a saved split's table (here: a distance) without rebuilding changes what its id stands for."""
+    import pyarrow.parquet as pq
+
+    from tests.helpers import assert_one_line_error
+
+    path = _saved(make_table([{"pair_id": "a-r1", "distance": 0.5}, {"pair_id": "b-r1", "distance": 0.25}]),
+                  tmp_path / "split.parquet")
+    original = load_split(path)
+    table = pq.read_table(path)
+    frame = table.to_pandas()
+    frame.loc[0, "distance"] = 0.1
+    edited = pa_table = __import__("pyarrow").Table.from_pandas(frame, schema=table.schema, preserve_index=False)
+    pq.write_table(pa_table.replace_schema_metadata(table.schema.metadata), path)
+    assert edited.num_rows == 2
+    with pytest.raises(ColorbenchError, match=rf"split file .*split.parquet was changed after it was built .*says "
+                                              rf"{original.split_id}"):
+        load_split(path)
+    assert_one_line_error(cli("baseline", "gray", "--split", path, "--out", tmp_path / "out"), "split.parquet",
+                          "changed after it was built")
+
+
+@pytest.mark.parametrize("column", ["target_path", "reference_path"])
+def test_paths_outside_the_root_are_refused_on_load(tmp_path, column):
+    """A target_path of ../../../etc/passwd is never read: the error says it is outside its root."""
+    path = _saved(make_table([{"pair_id": "a-r1", "target_path": "a.png", "reference_path": "b.png"}]),
+                  tmp_path / "split.parquet")
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path)
+    frame = table.to_pandas()
+    frame.loc[0, column] = "../../../etc/passwd"
+    pq.write_table(__import__("pyarrow").Table.from_pandas(frame, schema=table.schema, preserve_index=False)
+                   .replace_schema_metadata(table.schema.metadata), path)
+    with pytest.raises(ColorbenchError, match=rf"pair a-r1 has {column} '../../../etc/passwd', which is not inside "
+                                              "its root"):
+        load_split(path)

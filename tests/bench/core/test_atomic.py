@@ -29,3 +29,22 @@ def test_json_is_stable(tmp_path):
     assert (tmp_path / "a.json").read_bytes() == (tmp_path / "b.json").read_bytes()
     write_text(tmp_path / "t.txt", "é")
     assert (tmp_path / "t.txt").read_text(encoding="utf-8") == "é"
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077, 0o002])
+def test_written_files_respect_the_umask(tmp_path, umask):
+    """Files get 0o666 less the umask, as any other tool's, not the temporary file's 0o600."""
+    import os
+
+    from bench.core.images import write_png
+
+    old = os.umask(umask)
+    try:
+        write_json(tmp_path / "a.json", {"a": 1})
+        write_png(tmp_path / "b.png", __import__("numpy").zeros((2, 2, 3), "uint8"))
+        with atomic_path(tmp_path / "c.parquet") as tmp:
+            tmp.write_bytes(b"x")
+    finally:
+        os.umask(old)
+    for name in ("a.json", "b.png", "c.parquet"):
+        assert (tmp_path / name).stat().st_mode & 0o777 == 0o666 & ~umask, name

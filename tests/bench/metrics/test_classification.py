@@ -40,10 +40,11 @@ def images():
 
 @pytest.fixture(scope="module")
 def reference_logits(metrics, images):
-    """torchvision's way, one image at a time: the weights' transforms() then the model."""
-    from torchvision.models import ResNet101_Weights
+    """torchvision's way, one image at a time: its ImageNet evaluation transform (the weights'
+    transforms(), with SPColor's resize 224 instead of 256) then the model."""
+    from torchvision.transforms._presets import ImageClassification
 
-    transform = ResNet101_Weights.IMAGENET1K_V1.transforms()
+    transform = ImageClassification(crop_size=CONFIG.classifier_crop, resize_size=CONFIG.classifier_resize)
     model = metrics[0].classifier.model
     with torch.no_grad():
         return torch.cat([model(transform(image)[None]) for image in images])
@@ -53,6 +54,11 @@ def test_logits_match_torchvision(metrics, images, reference_logits):
     logits = metrics[0].classifier.logits(images)
     torch.testing.assert_close(logits, reference_logits, rtol=0, atol=1e-5)
     assert (reference_logits[1:] - reference_logits[0]).abs().amax(dim=1).min() > 1e-2  # images differ
+
+
+def test_default_is_spcolors_resize_224_crop_224():
+    assert (CONFIG.classifier_resize, CONFIG.classifier_crop) == (224, 224)
+    assert "224" in get_metric("top1").matches and "SPColor" in get_metric("top1").matches
 
 
 def test_topk_decisions_match_torchvision(metrics, images, reference_logits):

@@ -21,7 +21,7 @@ from bench.metrics.contextual import (
     contextual_similarity,
     lpips_r_from_features,
     lpips_r_metric,
-    resize_square,
+    resize_short_side,
 )
 from bench.registry import get_metric
 from bench.testing import calibration_batch
@@ -30,8 +30,10 @@ SIDE = 64
 CONFIG = ScoreConfig(lpips_r_side=SIDE)
 
 
-def cx_loop(x: np.ndarray, y: np.ndarray, h: float) -> float:
-    """The paper's formulas, one position at a time. ``x`` (C, N) output, ``y`` (C, M) reference."""
+def cx_loop(x: np.ndarray, y: np.ndarray, h: float, direction: str = "reference") -> float:
+    """The paper's formulas, one position at a time. ``x`` (C, N) output, ``y`` (C, M) reference.
+    ``direction="output"``: Zhang et al. 2019's forward direction (max over the reference, mean
+    over the output)."""
     n, m = x.shape[1], y.shape[1]
     mu = y.mean(axis=1)
     xs = [(x[:, i] - mu) / np.linalg.norm(x[:, i] - mu) for i in range(n)]
@@ -42,6 +44,8 @@ def cx_loop(x: np.ndarray, y: np.ndarray, h: float) -> float:
         d_rel = d / (d.min() + 1e-5)
         w = np.exp((1.0 - d_rel) / h)
         cx[i] = w / w.sum()
+    if direction == "output":
+        return float(np.mean([max(cx[i, j] for j in range(m)) for i in range(n)]))
     return float(np.mean([max(cx[i, j] for i in range(n)) for j in range(m)]))
 
 
@@ -61,18 +65,54 @@ def metric(build_offline):
 def features(metric, images):
     pred, ref = images
     with torch.no_grad():
-        return metric.vgg(resize_square(pred, SIDE)), metric.vgg(resize_square(ref, SIDE))
+        return metric.vgg(resize_short_side(pred, SIDE)), metric.vgg(resize_short_side(ref, SIDE))
 
 
-def test_core_matches_loop_reference(features):
+@pytest.mark.parametrize("direction", ["reference", "output"])
+def test_core_matches_loop_reference(features, direction):
     pred_feats, ref_feats = features
     for layer in CONFIG.lpips_r_layers:
         x, y = pred_feats[layer], ref_feats[layer]
-        got = contextual_distance(x, y, h=CONFIG.lpips_r_h)
+        got = contextual_distance(x, y, h=CONFIG.lpips_r_h, direction=direction)
         assert got.dtype == torch.float64 and got.shape == (3,)
-        want = [-math.log(cx_loop(x[b].flatten(1).double().numpy(), y[b].flatten(1).double().numpy(), CONFIG.lpips_r_h))
-                for b in range(3)]
+        want = [-math.log(cx_loop(x[b].flatten(1).double().numpy(), y[b].flatten(1).double().numpy(), CONFIG.lpips_r_h,
+                                  direction)) for b in range(3)]
         np.testing.assert_allclose(got.numpy(), want, rtol=1e-5, atol=1e-5)
+
+
+def test_directions_differ(features):
+    """The two conventions are different numbers on non-identical images (so the setting matters)."""
+    x, y = features[0]["relu4_2"], features[1]["relu4_2"]
+    assert not torch.allclose(contextual_distance(x, y, direction="reference"),
+                              contextual_distance(x, y, direction="output"))
+
+
+def test_layer_reduction_sum_is_mechrez_code(features):
+    mean = lpips_r_from_features(*features, h=CONFIG.lpips_r_h)
+    total = lpips_r_from_features(*features, h=CONFIG.lpips_r_h, reduction="sum")
+    torch.testing.assert_close(total, mean * len(CONFIG.lpips_r_layers))
+
+
+def test_settings_reach_the_metric_and_are_validated(build_offline, images):
+    pred, ref = images
+    config = ScoreConfig(lpips_r_side=SIDE, lpips_r_direction="output", lpips_r_layer_reduction="sum")
+    metric = build_offline(["vgg19"], lambda: lpips_r_metric(config, "cpu"))
+    features = metric.vgg(resize_short_side(pred, SIDE)), metric.vgg(resize_short_side(ref, SIDE))
+    want = lpips_r_from_features(*features, h=config.lpips_r_h, direction="output", reduction="sum")
+    torch.testing.assert_close(metric(Batch(pred=pred, reference=list(ref))), want, rtol=1e-5, atol=1e-6)
+    from bench.core.errors import ColorbenchError
+
+    with pytest.raises(ColorbenchError, match="lpips_r_direction must be one of reference, output"):
+        ScoreConfig(lpips_r_direction="forward")
+    with pytest.raises(ColorbenchError, match="lpips_r_layer_reduction"):
+        ScoreConfig.from_dict({"lpips_r_layer_reduction": "max"})
+
+
+def test_resize_keeps_the_aspect_ratio():
+    wide = (torch.rand(1, 3, 90, 300) * 255).to(torch.uint8)
+    assert resize_short_side(wide, 30).shape == (1, 3, 30, 100)
+    tall = (torch.rand(2, 3, 200, 50) * 255).to(torch.uint8)
+    assert resize_short_side(tall, 224).shape == (2, 3, 896, 224)
 
 
 def test_metric_is_the_layer_mean_of_the_core(metric, features, images):
@@ -129,7 +169,7 @@ def test_bad_input():
     with pytest.raises(ValueError, match="h must be"):
         contextual_similarity(torch.rand(1, 3, 4, 4), torch.rand(1, 3, 4, 4), h=0.0)
     with pytest.raises(TypeError, match="uint8"):
-        resize_square(torch.rand(1, 3, 8, 8), 4)
+        resize_short_side(torch.rand(1, 3, 8, 8), 4)
 
 
 def test_missing_weights_is_one_line(empty_torch_home):

@@ -23,6 +23,7 @@ from bench.metrics.fid import (
     fid_infinity,
     fid_infinity_intercept,
     fid_infinity_min_n,
+    fid_infinity_variants,
     frechet_distance,
     trace_sqrt_product,
 )
@@ -160,6 +161,24 @@ def test_intercept_of_exactly_linear_data():
         fid_infinity_intercept([100, 100], [1.0, 2.0])
 
 
+def test_fid_infinity_variants():
+    assert fid_infinity_variants(None, 1000) == ([None], {})
+    assert fid_infinity_variants(300, 1000) == (["300"], {})
+    assert fid_infinity_variants((300, 600), 1000) == (["300", "600"], {})
+    assert fid_infinity_variants((300, 600), 450) == (["300"], {"600": "needs more than 600 outputs; 450 were scored"})
+    variants, skipped = fid_infinity_variants((300, 600), 120)  # too small for both: the size-scaled rule
+    assert variants == [None] and set(skipped) == {"300", "600"}
+
+
+def test_object_splits_default_to_the_papers_subsets():
+    from bench.config import PAPER_FID_INF_MIN_N
+
+    assert PAPER_FID_INF_MIN_N == (300, 600)
+    assert ScoreConfig().for_split("object").fid_inf_min_n == (300, 600)
+    assert ScoreConfig().for_split("image").fid_inf_min_n is None
+    assert ScoreConfig(fid_inf_min_n=50).for_split("object").fid_inf_min_n == 50
+
+
 def test_fid_infinity_min_n():
     assert fid_infinity_min_n(5000) == 500  # N/10, as the reference's 5,000 of 50,000
     assert fid_infinity_min_n(2000) == 200
@@ -225,9 +244,15 @@ def test_fid_equals_torch_fidelity_on_image_folders(random_weights, tmp_path):
     assert metric.compute(pred, pred)["value"] == pytest.approx(0.0, abs=1e-6)
 
     fid_inf = get_metric("fid_inf").factory(ScoreConfig(fid_inf_repeats=3), torch.device("cpu"))
+    assert fid_inf.variants(20) == ([None], {})
     result = fid_inf.compute(pred, gt)
-    assert result["n"] == 20 and result["min_n"] == 10 and result["repeats"] == 3
+    assert result["n"] == 20 and result["min_n"] == 10 and result["repeats"] == 3 and result["std_ddof"] == 1
     assert np.isfinite(result["value"]) and result["std"] > 0
+    # The MSA paper's fixed smallest subsets, as on object-level splits: those below N are reported.
+    fixed = get_metric("fid_inf").factory(ScoreConfig(fid_inf_repeats=3, fid_inf_min_n=(5, 12, 30)), "cpu")
+    variants, skipped = fixed.variants(20)
+    assert variants == ["5", "12"] and skipped == {"30": "needs more than 30 outputs; 20 were scored"}
+    assert fixed.compute(pred, gt, "12")["min_n"] == 12
 
 
 def test_extract_rejects_bad_input(random_weights):
