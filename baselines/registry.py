@@ -15,7 +15,6 @@ the way MSA and SPColor form their outputs.
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Callable
@@ -23,9 +22,9 @@ from typing import Callable
 import numpy as np
 
 from bench.core.color import lab_to_uint8_rgb, rgb_to_lab
-from bench.core.errors import unknown_name
+from bench.core.registry import Registry
 
-__all__ = ["BaselineSpec", "PairInputs", "compose", "get_baseline", "list_baselines", "register_baseline"]
+__all__ = ["BASELINES", "BaselineSpec", "PairInputs", "compose", "get_baseline", "list_baselines", "register_baseline"]
 
 #: Modules whose import registers the built-in baselines.
 BASELINE_MODULES = ("baselines.methods.trivial", "baselines.methods.reinhard", "baselines.methods.welsh",
@@ -89,8 +88,8 @@ class BaselineSpec:
         return "mask" not in self.needs or level == "object"
 
 
-_REGISTRY: dict[str, BaselineSpec] = {}
-_LOADED = False
+#: Every baseline, by name.
+BASELINES: Registry[BaselineSpec] = Registry("baseline", BASELINE_MODULES, required=("name", "fn", "description"))
 
 
 def register_baseline(name: str, *, needs: tuple[str, ...] = ("reference",), description: str,
@@ -101,34 +100,20 @@ def register_baseline(name: str, *, needs: tuple[str, ...] = ("reference",), des
         raise ValueError(f"baseline {name}: unknown needs {sorted(unknown)}; choose from {NEEDS}")
 
     def decorate(fn: Callable) -> Callable:
-        if name in _REGISTRY and _REGISTRY[name].fn is not fn:
-            raise ValueError(f"baseline {name} is already registered")
-        _REGISTRY[name] = BaselineSpec(name, fn, tuple(needs), description, citation)
+        BASELINES.add(name, BaselineSpec(name, fn, tuple(needs), description, citation))
         return fn
 
     return decorate
 
 
-def _load() -> None:
-    global _LOADED
-    if not _LOADED:
-        for module in BASELINE_MODULES:
-            importlib.import_module(module)
-        _LOADED = True
-
-
 def list_baselines() -> list[str]:
     """Names of every registered baseline, in registration order."""
-    _load()
-    return list(_REGISTRY)
+    return BASELINES.names()
 
 
 def get_baseline(name: str) -> BaselineSpec:
     """The spec of baseline ``name``; a one-line error with the closest names otherwise."""
-    _load()
-    if name not in _REGISTRY:
-        raise unknown_name("baseline", name, _REGISTRY)
-    return _REGISTRY[name]
+    return BASELINES.get(name)
 
 
 def compose(target_l: np.ndarray, ab: np.ndarray) -> np.ndarray:

@@ -1,9 +1,10 @@
 """Run a baseline on every pair of a split: ``OUT/<pair_id>.png`` at the target's size.
 
 Each pair is decoded, colorized and written inside DataLoader workers (the work is per-pair numpy,
-so workers are the parallelism); every PNG is written atomically, so an existing file is a
-finished one and ``resume=True`` skips it. ``OUT/baseline.json`` records what produced the folder
-(baseline, split id, seed, version); resuming a folder made with other settings is refused.
+so workers are the parallelism), through :class:`bench.method_outputs.MethodOutputs`: atomic PNGs
+(a file present is a finished one, so ``resume=True`` skips it), the ``OUT/method.json`` manifest
+(baseline, split id, seed, version; resuming a folder made with other settings is refused), one
+run per folder at a time.
 Randomised baselines draw from a generator seeded by ``(seed, pair_id)``, so a pair's output does
 not depend on the order, the number of workers or an interruption.
 """
@@ -11,30 +12,24 @@ not depend on the order, the number of workers or an interruption.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from torch.utils.data import Dataset
 
-from bench.core.atomic import write_json
 from bench.core.color import rgb_to_gray
 from bench.core.errors import ColorbenchError, ImageReadError
-from bench.core.images import write_png
-from bench.core.paths import check_output_dir, exclusive_lock
-from bench.core.workers import data_loader
+from bench.core.paths import check_output_dir
 from bench.core.splits import Split, load_split, plain_records
+from bench.core.workers import data_loader
+from bench.method_outputs import MethodOutputs
 from bench.pairs_io import keep_items, load_sources
-from bench.version import __version__
 
 from .registry import BaselineSpec, PairInputs, get_baseline
 
 __all__ = ["BaselineRun", "pair_inputs", "run_baseline"]
-
-MANIFEST = "baseline.json"
 
 
 @dataclass
@@ -65,9 +60,12 @@ def pair_rng(seed: int, pair_id: str) -> np.random.Generator:
     return np.random.default_rng([seed, int.from_bytes(digest[:8], "little")])
 
 
-class _Colorize(Dataset):
-    def __init__(self, rows, spec, split, out_dir, seed, images_root, pool_root):
-        self.rows, self.spec, self.out_dir, self.seed = rows, spec, out_dir, seed
+class _Colorize:
+    """Per pair, in a DataLoader worker: decode, colorize, write (errors come back as data)."""
+
+    def __init__(self, pair_ids, split, spec, outputs, seed, images_root, pool_root):
+        rows = {row["pair_id"]: row for row in plain_records(split.table)}
+        self.rows, self.spec, self.outputs, self.seed = [rows[pid] for pid in pair_ids], spec, outputs, seed
         self.images_root, self.pool_root = split.root("images", images_root), split.root("pool", pool_root)
         self.recipe, self.object_level = split.recipe, split.level == "object"
 
@@ -79,33 +77,10 @@ class _Colorize(Dataset):
         try:
             item = load_sources(row, self.images_root, self.pool_root, self.recipe, self.object_level)
             rgb = self.spec.fn(pair_inputs(item, self.spec), pair_rng(self.seed, row["pair_id"]))
-            expected = (int(row["target_height"]), int(row["target_width"]), 3)
-            if rgb.shape != expected or rgb.dtype != np.uint8:
-                raise ColorbenchError(f"baseline {self.spec.name} returned {rgb.dtype} {rgb.shape} for pair "
-                                      f"{row['pair_id']}; expected uint8 {expected}")
-            write_png(self.out_dir / f"{row['pair_id']}.png", rgb)
+            self.outputs.write(row["pair_id"], rgb, f"baseline {self.spec.name}")
             return {"pair_id": row["pair_id"]}
         except (ColorbenchError, ImageReadError) as exc:
             return {"pair_id": row["pair_id"], "error": exc}
-
-
-def _check_manifest(out_dir: Path, manifest: dict, resume: bool, overwrite: bool, pair_ids: list[str]) -> set[str]:
-    """The pairs already done; refuse to mix runs or to silently overwrite outputs."""
-    existing = {p.stem for p in out_dir.glob("*.png")} & set(pair_ids) if out_dir.is_dir() else set()
-    path = out_dir / MANIFEST
-    if overwrite:
-        for pid in existing:
-            (out_dir / f"{pid}.png").unlink()
-        return set()
-    if resume:
-        if existing and path.is_file() and json.loads(path.read_text()) != manifest:
-            raise ColorbenchError(f"{out_dir} holds outputs of another run ({path} differs: other baseline, split "
-                                  "or seed); use another folder")
-        return existing
-    if existing:
-        raise ColorbenchError(f"{out_dir} already holds {len(existing)} outputs of this split; pass --resume to "
-                              "continue that run, or choose an empty folder")
-    return set()
 
 
 def run_baseline(name: str, split: Split | str | os.PathLike, out_dir: str | os.PathLike, *, seed: int = 0,
@@ -120,6 +95,7 @@ def run_baseline(name: str, split: Split | str | os.PathLike, out_dir: str | os.
         overwrite: delete this split's outputs in ``out_dir`` first (otherwise existing outputs are
             an error unless ``resume``).
         workers: DataLoader worker processes (0: in this process).
+        images_root, pool_root: where the split's images are now, if they moved.
 
     Returns:
         :class:`BaselineRun`.
@@ -129,23 +105,20 @@ def run_baseline(name: str, split: Split | str | os.PathLike, out_dir: str | os.
     spec = get_baseline(name)
     if workers < 0:
         raise ColorbenchError(f"workers must be >= 0; got {workers}")
-    out_dir = check_output_dir(out_dir)
+    check_output_dir(out_dir)
     split = split if isinstance(split, Split) else load_split(split)
     if not spec.supports(split.level):
         raise ColorbenchError(f"baseline {name} transfers between object masks and needs an object-level split; "
                               f"{split.split_id} is image level")
-    pair_ids = split.table["pair_id"].tolist()
-    manifest = {"baseline": name, "split_id": split.split_id, "seed": seed, "colorbench_version": __version__}
-    with exclusive_lock(out_dir, "baseline run"):
-        done = _check_manifest(out_dir, manifest, resume, overwrite, pair_ids)
-        write_json(out_dir / MANIFEST, manifest)
-        rows = [r for r in plain_records(split.table) if r["pair_id"] not in done]
-        loader = data_loader(_Colorize(rows, spec, split, out_dir, seed, images_root, pool_root), batch_size=None,
-                             collate_fn=keep_items, num_workers=min(workers, len(rows)))
+    manifest = {"method": name, "kind": "baseline", "seed": seed}
+    with MethodOutputs(out_dir, split, manifest, resume=resume, overwrite=overwrite, what="baseline run") as outputs:
+        loader = data_loader(_Colorize(outputs.todo, split, spec, outputs, seed, images_root, pool_root),
+                             batch_size=None, collate_fn=keep_items, num_workers=min(workers, len(outputs.todo)))
         start = time.perf_counter()
-        with tqdm(total=len(pair_ids), initial=len(done), desc=name, unit="pair", disable=not progress) as bar:
+        with tqdm(total=len(split.table), initial=len(outputs.done), desc=name, unit="pair",
+                  disable=not progress) as bar:
             for result in loader:
                 if "error" in result:
                     raise result["error"]
                 bar.update(1)
-    return BaselineRun(name, out_dir, len(rows), len(done), time.perf_counter() - start)
+    return BaselineRun(name, outputs.out_dir, len(outputs.todo), len(outputs.done), time.perf_counter() - start)

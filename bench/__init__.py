@@ -2,7 +2,8 @@
 
 Public API (imported lazily, so ``colorbench --help`` stays fast)::
 
-    bench.score(split, pred_dir, metrics=None, level="both", out_dir=None, ...) -> ScoreResult
+    bench.create_metric(name, device="cpu", **settings) -> metric on tensors
+    bench.score(split, pred_dir, *, metrics=None, level="both", out_dir=None, ...) -> ScoreResult
     bench.compare(per_image_a, per_image_b, metric) -> dict
     bench.list_metrics(), bench.get_metric(name), bench.register_metric(...)
     bench.ScoreConfig(...)
@@ -11,18 +12,12 @@ Layers (imports flow one way): ``bench`` (core + metrics) <- ``pairing`` <- ``ba
 ``reference_models`` <- ``leaderboards``.
 """
 
-from importlib import import_module
-
+from .core.lazy import lazy_exports
 from .version import __version__
 
-_EXPORTS = {"score": "scorer", "ScoreResult": "scorer", "compare": "comparison", "list_metrics": "registry",
-            "get_metric": "registry", "register_metric": "registry", "MetricSpec": "registry",
-            "ScoreConfig": "config"}
+_EXPORTS = {"score": ".scorer", "ScoreResult": ".scorer", "compare": ".comparison",
+            "create_metric": ".tensor_metrics", "list_metrics": ".metrics.registry", "get_metric": ".metrics.registry",
+            "register_metric": ".metrics.registry", "MetricSpec": ".metrics.registry", "ScoreConfig": ".config"}
 
 __all__ = ["__version__", *_EXPORTS]
-
-
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        return getattr(import_module(f".{_EXPORTS[name]}", __name__), name)
-    raise AttributeError(f"module 'bench' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _EXPORTS)

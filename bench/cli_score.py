@@ -23,9 +23,11 @@ per per-image metric; object-level columns end in @object) and OUT/summary.json 
 split_id, level, each metric's value with ci95 or std, direction and n, and the settings, weight
 checksums and device used).
 
-Metrics: ssim, psnr, psnr_ab, lpips, lpips_vgg, lpips_r, fid, fid_inf, delta_his, top1, top5,
-colorfulness, colorfulness_diff. Without --metrics every metric the split supports runs; one
-whose pretrained network is missing is skipped, with the reason in summary.json (never a number).
+Metrics (* runs only when named in --metrics):
+{metrics}
+
+Without --metrics every default metric the split supports runs; one whose pretrained network is
+missing is skipped, with the reason in summary.json (never a number).
 Each image is decoded once; networks run batched, on GPU when present; ground-truth features are
 cached on disk keyed by content, so a second method on the same split pays only for its own.
 
@@ -39,13 +41,21 @@ run (same split, outputs, method, metrics and settings; anything else is refused
 """
 
 
+def _description() -> str:
+    from .metrics.registry import METRICS
+
+    lines = [f"  {name + ('' if spec.default else '*'):<19}{spec.description}" for name, spec in METRICS.items()]
+    return _DESCRIPTION.format(metrics="\n".join(lines))
+
+
 def register(subparsers) -> None:
-    parser = add_command(subparsers, "score", "score a method's outputs on a split", _DESCRIPTION)
+    parser = add_command(subparsers, "score", "score a method's outputs on a split", _description())
     parser.add_argument("--split", required=True, metavar="SPLIT.parquet", help="the split the outputs answer")
     parser.add_argument("--pred", required=True, metavar="DIR", help="folder of outputs named <pair_id>.png")
     parser.add_argument("--out", required=True, metavar="OUT", help="folder for per_image.parquet and summary.json")
     parser.add_argument("--method", help="method name recorded in the summary (default: the --pred folder's name)")
-    parser.add_argument("--metrics", help="comma-separated metric names (default: every metric the split supports)")
+    parser.add_argument("--metrics", help="comma-separated metric names, from those listed above (default: every "
+                                          "default metric the split supports)")
     parser.add_argument("--level", choices=("image", "object", "both"), default="both",
                         help="image level, object crops, or both (default: both; object needs an object split)")
     add_device_option(parser)
@@ -62,7 +72,8 @@ def register(subparsers) -> None:
                         help="score the outputs present and report the missing ones (default: error)")
     parser.add_argument("--resize", action="store_true",
                         help="resize outputs whose size differs from the target (bicubic) instead of failing")
-    parser.add_argument("--config", metavar="JSON", help="metric settings as a JSON object, e.g. '{\"lpips_r_h\": 0.1}'")
+    parser.add_argument("--config", metavar="JSON",
+                        help="metric settings as a JSON object, e.g. '{\"lpips_r_h\": 0.1}'")
     add_seed_option(parser)
     parser.set_defaults(func=run)
 

@@ -19,7 +19,8 @@ from .core.images import decode_rgb, decode_rgb_with_info, read_file
 from .core.paths import resolve_inside
 from .core.synthetic import DEFAULT_RECIPE, SyntheticRecipe, render_synthetic
 
-__all__ = ["PairSource", "bbox_of", "check_target_size", "keep_items", "load_pair", "load_sources", "read_checked", "safe_load_pair"]
+__all__ = ["PairSource", "bbox_of", "check_target_size", "keep_items", "load_pair", "load_sources", "output_notes",
+           "read_checked", "safe_load_pair"]
 
 #: Pillow modes an output may have without a warning (anything else is converted and reported).
 PLAIN_MODES = ("RGB",)
@@ -65,7 +66,8 @@ def _read_pred(path: Path, size: tuple[int, int], resize: bool, notes: list[str]
     height, width = size
     if pred.shape[:2] != (height, width):
         if not resize:
-            raise ColorbenchError(f"output {path} is {pred.shape[1]}x{pred.shape[0]} but its target is {width}x{height}; "
+            raise ColorbenchError(f"output {path} is {pred.shape[1]}x{pred.shape[0]} but its target is "
+                                  f"{width}x{height}; "
                                   "write outputs at the target's size, or pass --resize (bicubic, documented)")
         pred = np.asarray(Image.fromarray(pred).resize((width, height), Image.BICUBIC))
         notes.append(f"{path.name}: resized to {width}x{height}")

@@ -51,8 +51,8 @@ from .core.splits import Split, load_split, plain_records
 from .core.weights import ensure_weights, file_sha256, weight_path
 from .core.workers import data_loader
 from .metrics.base import Batch
+from .metrics.registry import MetricSpec, get_metric, list_metrics
 from .pairs_io import PairSource, keep_items, safe_load_pair
-from .registry import MetricSpec, get_metric, list_metrics
 from .results import (
     OBJECT_SUFFIX,
     SCHEMA_VERSION,

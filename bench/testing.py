@@ -94,7 +94,8 @@ def _calibrate_batchnorm(model: torch.nn.Module, side: int, uint8_input: bool) -
     model.eval()
 
 
-def write_random_weights(torch_home: str | os.PathLike, names: Iterable[str] | None = None, seed: int = 0) -> list[Path]:
+def write_random_weights(torch_home: str | os.PathLike, names: Iterable[str] | None = None,
+                         seed: int = 0) -> list[Path]:
     """Write random (BatchNorm-calibrated) weights for ``names`` under ``torch_home``.
 
     Files already present are kept. Returns the paths of the files, written or kept.

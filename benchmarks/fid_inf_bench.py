@@ -63,7 +63,8 @@ def main() -> None:
     result, wall, cpu = timed(lambda: fid_infinity(pred, gt, points=args.points, repeats=args.repeats, seed=0))
     n_fids = args.repeats * args.points
     print(f"colorbench fid_infinity: {n_fids} FIDs ({args.repeats} repeats x {args.points} points, "
-          f"min_n {result['min_n']}): {wall:.1f} s wall, {cpu:.1f} s CPU; value {result['value']:.4f} +- {result['std']:.4f}")
+          f"min_n {result['min_n']}): {wall:.1f} s wall, {cpu:.1f} s CPU; "
+          f"value {result['value']:.4f} +- {result['std']:.4f}")
 
     min_n = fid_infinity_min_n(args.n)
     sizes = np.linspace(min_n, args.n, args.scipy_fids + 2).astype(int)[1:-1]  # mid-range sizes

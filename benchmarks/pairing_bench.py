@@ -2,7 +2,7 @@
 
     python benchmarks/pairing_bench.py [--images N] [--sizes 10000,100000] [--device auto]
 
-* Feature extraction runs the real ``pairing.features.describe`` pass (read, hash, decode, gray,
+* Feature extraction runs the real ``pairing.describe.describe`` pass (read, hash, decode, gray,
   resize, VGG19 relu5_4 + average pool, or the histogram descriptor) over N generated 640x480
   JPEGs, with DataLoader workers. Throughput does not depend on the weights' values: when the
   VGG19 file is absent a randomly initialised one is written to a temporary TORCH_HOME (the
@@ -38,7 +38,7 @@ def bench_features(n_images: int, device: str, workers: int) -> None:
     from bench.core.cache import CACHE_ENV
     from bench.core.weights import is_present
     from pairing.collection import folder_collection
-    from pairing.features import FeatureSettings, describe
+    from pairing.describe import FeatureSettings, describe
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)

@@ -25,11 +25,13 @@ under --out.
 
 
 def register_leaderboard(subparsers) -> None:
+    from .render import FORMATS
+
     parser = add_command(subparsers, "leaderboard", "tables and figures from score results", _LEADERBOARD)
     parser.add_argument("results", nargs="+", metavar="RESULT", help="summary.json files (or folders holding one)")
     parser.add_argument("--published", metavar="TABLE",
                         help="a published table to show beside: " + ", ".join(_published_ids()))
-    parser.add_argument("--format", choices=("md", "latex", "csv", "html"), default="md", help="output format")
+    parser.add_argument("--format", choices=FORMATS, default="md", help="output format")
     parser.add_argument("--out", required=True, metavar="FILE", help="where to write the table")
     parser.add_argument("--grid", metavar="PAIR_IDS",
                         help="comma-separated pair ids: also write FILE's stem + '-grid.png' (gray target | "
@@ -75,6 +77,7 @@ def _run_demo(args: argparse.Namespace) -> int:
 
     if bool(args.images) != bool(args.annotations):
         raise ColorbenchError("--images and --annotations go together (or leave both out for the bundled set)")
-    print(format_report(run_demo(args.out, images_dir=args.images, annotations=args.annotations, device=args.device, seed=args.seed,
-                                  baselines=args.baselines.split(",") if args.baselines else None)))
+    report = run_demo(args.out, images_dir=args.images, annotations=args.annotations, device=args.device,
+                      seed=args.seed, baselines=args.baselines.split(",") if args.baselines else None)
+    print(format_report(report))
     return 0

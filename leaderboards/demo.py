@@ -27,8 +27,8 @@ from bench.core import weights as W
 from bench.core.atomic import write_json
 from bench.core.coco import decode_mask, load_coco
 from bench.core.errors import ColorbenchError
-from bench.core.paths import check_output_dir
 from bench.core.images import read_rgb
+from bench.core.paths import check_output_dir
 from bench.demo_data import demo_annotations_path, demo_images_dir
 
 #: Objects above this share of the image qualify for object-level splits (the MSA protocol).
@@ -164,7 +164,8 @@ def _benchmark_loop(report: DemoReport, level: str, split_path: Path, out: Path,
     files = make_leaderboard(load_results(summaries), stem.with_suffix(".md"), "md", grid=grid, split=split_path)
     written = [files.table, files.chart, files.grid]
     for fmt, suffix in (("csv", ".csv"), ("html", ".html"), ("latex", ".tex")):
-        written.extend(write_table(files.board, stem.with_suffix(suffix), fmt))
+        written.extend(write_table(files.board, stem.with_suffix(suffix), fmt,
+                                   {"chart": files.chart, "grid": files.grid}))
     report.leaderboards[level] = {"table": files.text, "files": [str(p) for p in written if p is not None]}
 
 
@@ -197,7 +198,8 @@ def format_report(report: DemoReport) -> str:
     """The demo's summary as text for the terminal."""
     lines = [f"demo set: {len(report.images)} images, {len(report.objects)} annotated objects"]
     for obj in report.objects:
-        mark = f"above {OBJECT_MIN_AREA:.0%}: qualifies for object level" if obj.qualifies else f"below {OBJECT_MIN_AREA:.0%}"
+        mark = (f"above {OBJECT_MIN_AREA:.0%}: qualifies for object level" if obj.qualifies
+                else f"below {OBJECT_MIN_AREA:.0%}")
         lines.append(f"  {obj.image:<22} {obj.category:<12} covers {obj.coverage:6.1%}  ({mark})")
     if report.weights_missing:
         lines.append(f"pretrained weights missing ({len(report.weights_missing)}): {', '.join(report.weights_missing)}"

@@ -68,8 +68,8 @@ def metric_chart(board: Leaderboard, path: str | os.PathLike) -> Path | None:
         ax.grid(axis="x", alpha=0.3)
     for ax in list(axes.flat)[len(columns):]:
         ax.axis("off")
-    fig.suptitle("mean and 95% CI per method (filled: best in its group)", fontsize=10)
-    fig.tight_layout(rect=(0, 0, 1, 1 - 0.35 / fig.get_figheight()))  # room for the title above the panels
+    fig.suptitle(f"{board.title}\nmean and 95% CI per method (filled: best in its group)", fontsize=10)
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.6 / fig.get_figheight()))  # room for the two title lines
     return save_figure(fig, path)
 
 

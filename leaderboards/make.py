@@ -46,10 +46,12 @@ def _grid_split(results: list[Result], split: str | os.PathLike | None):
     return loaded
 
 
-def write_table(board: Leaderboard, out: str | os.PathLike, fmt: str) -> tuple[Path, Path | None]:
-    """Write ``board`` to ``out`` in ``fmt``; for CSV (plain data) also the provenance sidecar
-    ``out`` with ``.json``. Returns (table, sidecar or None)."""
-    table = write_text(out, render(board, fmt))
+def write_table(board: Leaderboard, out: str | os.PathLike, fmt: str,
+                figures: dict | None = None) -> tuple[Path, Path | None]:
+    """Write ``board`` to ``out`` in ``fmt`` (HTML embeds ``figures``, the chart and grid PNGs);
+    for CSV (plain data) also the provenance sidecar ``out`` with ``.json``. Returns (table,
+    sidecar or None)."""
+    table = write_text(out, render(board, fmt, figures))
     if fmt != "csv":
         return table, None
     return table, write_json(Path(out).with_suffix(".json"), provenance(board))
@@ -69,10 +71,8 @@ def make_leaderboard(results: list[str | os.PathLike | Result], out: str | os.Pa
     out = check_output_file(out)
     loaded = [r if isinstance(r, Result) else load_result(r) for r in results]
     board = build_leaderboard(loaded, load_published(published) if published else None)
-    table, sidecar = write_table(board, out, fmt)
-    files = LeaderboardFiles(board, table.read_text(encoding="utf-8"), table, provenance=sidecar)
-    if chart:
-        files.chart = metric_chart(board, out.with_name(f"{out.stem}-chart.png"))
-    if grid:
-        files.grid = qualitative_grid(_grid_split(loaded, split), loaded, grid, out.with_name(f"{out.stem}-grid.png"))
-    return files
+    chart_path = metric_chart(board, out.with_name(f"{out.stem}-chart.png")) if chart else None
+    grid_path = (qualitative_grid(_grid_split(loaded, split), loaded, grid, out.with_name(f"{out.stem}-grid.png"))
+                 if grid else None)
+    table, sidecar = write_table(board, out, fmt, {"chart": chart_path, "grid": grid_path})
+    return LeaderboardFiles(board, table.read_text(encoding="utf-8"), table, chart_path, grid_path, sidecar)

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from importlib.resources import files
 from typing import Any
 
-import pandas as pd
-
 from bench.core.errors import ColorbenchError, unknown_name
+from bench.core.lazy import lazy_import
+
+pd = lazy_import("pandas")
 
 __all__ = ["CSV_COLUMNS", "DIRECTIONS", "PublishedTable", "list_published", "load_published", "load_index"]
 

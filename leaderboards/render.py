@@ -10,10 +10,13 @@ from __future__ import annotations
 import html
 import io
 import math
+from functools import partial
 
-import pandas as pd
+from bench.core.lazy import lazy_import
 
 from .table import DECIMALS, Cell, Leaderboard
+
+pd = lazy_import("pandas")
 
 __all__ = ["FORMATS", "render", "provenance"]
 
@@ -93,23 +96,109 @@ def to_latex(board: Leaderboard) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _html_cell(value: str, detail: str, bold: bool) -> str:
-    value = f"<b>{html.escape(value)}</b>" if bold else html.escape(value)
-    return f"<td>{value}{' <small>' + html.escape(detail) + '</small>' if detail else ''}</td>"
+_HTML_STYLE = """
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:2rem auto;max-width:1200px;
+color:#1d232a;padding:0 1rem}
+h1{font-size:1.35rem;margin:0 0 .3rem}p.sub{color:#5b6570;margin:0 0 1.5rem}
+h2{font-size:1.05rem;margin:2rem 0 .5rem}
+.scroll{overflow-x:auto;margin:.3rem 0 1rem}
+table{border-collapse:collapse;min-width:100%;font-variant-numeric:tabular-nums}
+caption{caption-side:top;text-align:left;color:#5b6570;padding:.2rem 0 .4rem}
+th,td{padding:.35rem .6rem;border-bottom:1px solid #e3e7ea;text-align:right;white-space:nowrap}
+th:first-child,td:first-child{text-align:left}
+thead th{background:#f4f6f8;cursor:pointer;user-select:none;position:sticky;top:0}
+thead th:hover{background:#e8ecef}thead th[aria-sort]::after{content:" \\2195";color:#9aa4ad}
+tbody tr:hover{background:#fafbfc}td.best{font-weight:700}
+.ci{color:#7a848d;font-size:.78em;margin-left:.35em}
+table.quoted{border-left:4px solid #c7a34b}table.quoted caption{color:#8a6d1d}
+tr.partial td:first-child::after{content:" partial";color:#b0413e;font-size:.75em;margin-left:.3em}
+ul.notes{color:#5b6570;font-size:.9em}figure{margin:1.5rem 0}figure img{max-width:100%;border:1px solid #e3e7ea}
+figcaption{color:#5b6570;font-size:.9em}
+"""
+
+#: Sorts a table by the clicked column (numbers numerically, empty cells last); a second click reverses.
+_HTML_SCRIPT = """
+document.querySelectorAll("table.board").forEach(function(table){
+  table.querySelectorAll("thead th").forEach(function(th, col){
+    th.setAttribute("aria-sort", "none");
+    th.addEventListener("click", function(){
+      var body = table.tBodies[0], rows = Array.from(body.rows), asc = th.getAttribute("aria-sort") !== "ascending";
+      var key = function(row){
+        var v = row.cells[col].getAttribute("data-value"); return v === null ? row.cells[col].textContent : v;
+      };
+      rows.sort(function(a, b){
+        var x = key(a), y = key(b), nx = parseFloat(x), ny = parseFloat(y);
+        if (x === "" || y === "") { return x === "" ? 1 : -1; }
+        var c = (!isNaN(nx) && !isNaN(ny)) ? nx - ny : String(x).localeCompare(String(y));
+        return asc ? c : -c;
+      });
+      table.querySelectorAll("thead th").forEach(function(other){ other.setAttribute("aria-sort", "none"); });
+      th.setAttribute("aria-sort", asc ? "ascending" : "descending");
+      rows.forEach(function(row){ body.appendChild(row); });
+    });
+  });
+});
+"""
 
 
-def to_html(board: Leaderboard) -> str:
+def _html_value(cell: Cell | None) -> str:
+    """One cell: the value (bold when best) and its interval or ± in a smaller, muted span."""
     esc = html.escape
-    head = "".join(f"<th>{esc(h)}</th>" for h in ["method", "source", "group"] + [c.label for c in board.columns])
+    value, detail = _cell_text(cell)
+    if not value:
+        return '<td data-value=""></td>'
+    number = cell.value if cell.value is not None and math.isfinite(cell.value) else (
+        "1e308" if cell.value and cell.value > 0 else "-1e308")
+    ci = f'<span class="ci">{esc(detail)}</span>' if detail else ""
+    css = ' class="best"' if cell.bold else ""
+    return f'<td{css} data-value="{esc(str(number))}">{esc(value)}{ci}</td>'
+
+
+def _html_group(board: Leaderboard, group: str) -> str:
+    esc = html.escape
+    rows = [row for row in board.rows if row.group == group]
+    quoted = rows[0].source != "measured"
+    columns = [c for c in board.columns if any(c.key in row.cells for row in rows)]
+    head = "".join(f"<th>{esc(h)}</th>" for h in ["method", *(c.label for c in columns)])
     body = []
-    for row in board.rows:
-        cells = _cells(row, board, _html_cell)
-        kind = "measured" if row.source == "measured" else "quoted"
-        body.append(f'<tr class="{kind}"><td>{esc(row.method)}</td><td>{esc(row.source_text)}</td>'
-                    f"<td>{esc(row.group)}</td>{''.join(cells)}</tr>")
+    for row in rows:
+        css = ' class="partial"' if row.partial else ""
+        cells = "".join(_html_value(row.cells.get(column.key)) for column in columns)
+        body.append(f'<tr{css}><td title="{esc(row.origin)}">{esc(row.method)}</td>{cells}</tr>')
+    kind = "quoted" if quoted else "measured"
+    caption = f"Group {group}: {board.caption(group)}" + (" (quoted from the paper, not measured here)" if quoted
+                                                          else " (measured here)")
+    return (f'<div class="scroll"><table class="board {kind}"><caption>{esc(caption)}</caption>\n'
+            f"<thead><tr>{head}</tr></thead>\n<tbody>\n" + "\n".join(body) + "\n</tbody></table></div>")
+
+
+def _html_figure(path, caption: str) -> str:
+    import base64
+
+    data = base64.b64encode(open(path, "rb").read()).decode("ascii")
+    return (f'<figure><img alt="{html.escape(caption)}" src="data:image/png;base64,{data}">'
+            f"<figcaption>{html.escape(caption)}</figcaption></figure>")
+
+
+def to_html(board: Leaderboard, figures: dict | None = None) -> str:
+    """A self-contained page (no external request): a title naming the split, level and n; one
+    sortable table per comparison group (measured groups first, quoted paper rows in their own,
+    visibly marked tables) with the best values bold and the intervals small and muted; the
+    footnotes; and ``figures`` ({"chart": path, "grid": path}, PNGs) embedded as base64."""
+    esc = html.escape
+    groups = list(dict.fromkeys(row.group for row in board.rows))
+    groups.sort(key=lambda g: next(row.source != "measured" for row in board.rows if row.group == g))
+    tables = "\n".join(_html_group(board, group) for group in groups)
     notes = "".join(f"<li>{esc(line)}</li>" for line in _footer(board))
-    return (f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n" + "\n".join(body) +
-            f"\n</tbody>\n</table>\n<ul>{notes}</ul>\n")
+    shown = {"chart": "Each method's mean and 95% interval per metric (filled: best in its group)",
+             "grid": "Gray target | reference | each method | ground truth"}
+    images = "".join(_html_figure(path, shown[name]) for name, path in (figures or {}).items() if path)
+    return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+            f"<title>colorbench leaderboard: {esc(board.title)}</title>\n<style>{_HTML_STYLE}</style>\n</head>\n"
+            f"<body>\n<h1>colorbench leaderboard</h1>\n<p class=\"sub\">{esc(board.title)}. Click a column to "
+            f"sort.</p>\n{tables}\n<ul class=\"notes\">{notes}</ul>\n{images}\n"
+            f"<script>{_HTML_SCRIPT}</script>\n</body>\n</html>\n")
 
 
 def to_frame(board: Leaderboard) -> pd.DataFrame:
@@ -146,9 +235,10 @@ def provenance(board: Leaderboard) -> dict:
                       "partial": row.partial} for row in board.rows]}
 
 
-def render(board: Leaderboard, fmt: str) -> str:
-    """The table in ``fmt`` (one of :data:`FORMATS`)."""
-    renderers = {"md": to_markdown, "latex": to_latex, "csv": to_csv, "html": to_html}
+def render(board: Leaderboard, fmt: str, figures: dict | None = None) -> str:
+    """The table in ``fmt`` (one of :data:`FORMATS`); ``figures`` (chart and grid PNG paths) are
+    embedded in the HTML page."""
+    renderers = {"md": to_markdown, "latex": to_latex, "csv": to_csv, "html": partial(to_html, figures=figures)}
     if fmt not in renderers:
         raise ValueError(f"format must be one of {FORMATS}; got {fmt!r}")
     return renderers[fmt](board)

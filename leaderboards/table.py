@@ -18,7 +18,7 @@ import math
 import re
 from dataclasses import dataclass, field
 
-from bench.registry import list_metrics
+from bench.metrics.registry import list_metrics
 from bench.results import metric_key, parse_key, read_number
 
 from .results import Result
@@ -72,6 +72,7 @@ class Row:
     cells: dict[str, Cell] = field(default_factory=dict)
     pairs_scored: int | None = None  # measured rows: pairs scored, of pairs_total in the split
     pairs_total: int | None = None
+    level: str | None = None  # what was scored: image, object or both (quoted: the paper table's level)
 
     @property
     def partial(self) -> bool:
@@ -99,6 +100,25 @@ class Leaderboard:
         """True when the measured rows come from more than one split or metric setting."""
         return len({row.group for row in self.rows if row.source == "measured"}) > 1
 
+    def caption(self, group: str) -> str:
+        """What one comparison group is: its split, level and number of pairs (or, for a quoted
+        group, the paper's table)."""
+        members = [row for row in self.rows if row.group == group]
+        if not members or members[0].source != "measured":
+            return self.groups.get(group, group)
+        row = members[0]
+        partial = f" of {row.pairs_total} (PARTIAL)" if row.partial else ""
+        level = "image and object level" if row.level == "both" else f"{row.level or 'image'} level"
+        return f"split {row.split_id}, {level}, n = {row.pairs_scored}{partial} pairs"
+
+    @property
+    def title(self) -> str:
+        """One line for a figure or page: the one group's caption, or how many groups there are."""
+        measured = list(dict.fromkeys(row.group for row in self.rows if row.source == "measured"))
+        if len(measured) == 1:
+            return self.caption(measured[0])
+        return f"{len(measured)} comparison groups (" + "; ".join(self.caption(g) for g in measured) + ")"
+
 
 def column_key(metric: str, level: str, min_n: int | None = None) -> str:
     """The column of ``metric`` at ``level``; FID infinity's carries its smallest subset size."""
@@ -108,7 +128,7 @@ def column_key(metric: str, level: str, min_n: int | None = None) -> str:
 def _measured_row(result: Result, group: str, columns: dict[str, Column]) -> Row:
     pairs = result.coverage
     row = Row(result.method, "measured", str(result.path), group, result.split_id,
-              pairs_scored=pairs["scored"], pairs_total=pairs["total"])
+              pairs_scored=pairs["scored"], pairs_total=pairs["total"], level=result.summary.get("level"))
     for name, entry in result.metrics.items():
         base, level = parse_key(name)
         metric = entry.get("metric") or ("fid_inf" if entry.get("min_n") is not None else base)
@@ -131,7 +151,7 @@ def _published_rows(table, group: str, columns: dict[str, Column]) -> list[Row]:
     rows: dict[str, Row] = {}
     origin = f"{meta['paper_short']} Table {meta['table']}"
     for cell in table.cells.itertuples():
-        row = rows.setdefault(cell.method, Row(cell.method, "quoted", origin, group, None))
+        row = rows.setdefault(cell.method, Row(cell.method, "quoted", origin, group, None, level=level))
         pm = None if cell.plus_minus != cell.plus_minus else float(cell.plus_minus)
         row.cells[keys[cell.metric]] = Cell(float(cell.value), pm=pm, text=cell.value_text,
                                             pm_text=cell.plus_minus_text or None)
@@ -221,7 +241,8 @@ def build_leaderboard(results: list[Result], published=None) -> Leaderboard:
         rows = _published_rows(published, "P", columns)
         first_keys = list(columns)
         meta = published.meta
-        groups["P"] = f"quoted from {meta['paper_short']} Table {meta['table']} ({meta['dataset']}, {meta['level']} level)"
+        groups["P"] = (f"quoted from {meta['paper_short']} Table {meta['table']} ({meta['dataset']}, "
+                       f"{meta['level']} level)")
         flags.append(f"QUOTED rows are {meta['paper_short']}'s published numbers on the paper's own split and "
                      "settings, not measured here; they are ranked only among themselves")
     labels, measured_groups, group_flags = _groups(results)

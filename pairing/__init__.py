@@ -4,20 +4,23 @@ Builders (each also ``colorbench pairs NAME``): :func:`build_image_level`,
 :func:`build_object_level`, :func:`build_imagenet10k`, :func:`build_folder`. A built
 :class:`Split` is saved as Parquet + JSON sidecar (:meth:`Split.save`, :func:`load_split`),
 written out as files with :func:`materialize`, sampled for training with
-:class:`ReferenceSampler`, and published with :func:`to_hf_dataset`.
+:class:`ReferenceSampler`, and published with :func:`to_hf_dataset`. Every name is imported on
+first use: ``import pairing`` imports no torch.
 """
 
-from bench.core.synthetic import SyntheticRecipe, render_synthetic
+from bench.core.lazy import lazy_exports
 
-from .builders.image_level import build_folder, build_image_level
-from .builders.imagenet10k import build_imagenet10k
-from .builders.object_level import build_object_level
-from .collection import FilterSettings
-from .hf import to_hf_dataset
+# A function named like its module is bound here, eagerly: once the submodule is imported, Python
+# would otherwise set the package attribute to the module (its module is light).
 from .materialize import materialize
-from .sampler import ReferenceSampler
-from .split import Split, load_split
 
-__all__ = ["build_image_level", "build_object_level", "build_imagenet10k", "build_folder", "Split", "load_split",
-           "materialize", "ReferenceSampler", "to_hf_dataset", "FilterSettings", "SyntheticRecipe",
-           "render_synthetic"]
+_EXPORTS = {"build_image_level": ".builders.image_level", "build_folder": ".builders.image_level",
+            "build_imagenet10k": ".builders.imagenet10k", "build_object_level": ".builders.object_level",
+            "list_builders": ".registry", "get_builder": ".registry", "register_builder": ".registry",
+            "FilterSettings": ".collection", "to_hf_dataset": ".hf",
+            "ReferenceSampler": ".sampler",
+            "Split": "bench.core.splits", "load_split": "bench.core.splits",
+            "SyntheticRecipe": "bench.core.synthetic", "render_synthetic": "bench.core.synthetic"}
+
+__all__ = [*_EXPORTS, "materialize"]
+__getattr__ = lazy_exports(__name__, _EXPORTS)

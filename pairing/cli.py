@@ -21,26 +21,30 @@ _PAIRS = """\
 Build a standard target/reference split: a Parquet table plus a JSON sidecar (SPLIT.json).
 
 builders:
-  image-level   targets = --images (or a seeded --num-targets subset; --annotations to take
-                the images of a COCO file); for each, the --top-k (3) references nearest in
-                VGG19 feature space (gray images, layer relu5_4 averaged over space; the target,
-                byte-identical copies and near-duplicates excluded) from --pool-images (default:
-                the same images), plus --synthetic (2) thin-plate-spline references
-  object-level  per COCO category, non-crowd objects whose DECODED mask covers more than
-                --min-area (0.30) of the image; --refs (3) same-category objects from other
-                images plus --synthetic (2) TPS references (mask warped alike)
-  imagenet10k   the ctest10k list (--list), references retrieved within the same class from
-                --pool-images (class folders), --ranking vgg19 (default) or he2018
-  folder        any folder of images (optional COCO --annotations), image level among its own
+{builders}
 
-filters (on by default, each drop counted in the sidecar's report): grayscale images, images
-whose short side is under --min-size (256) px, near-monochrome images (one gray value on more
-than 80% of the pixels). --no-filters keeps them.
+filters (on by default, each drop counted once, under its first reason, in the sidecar's report):
+grayscale images, images whose short side is under --min-size (256) px, near-monochrome images
+(one gray value on more than 80% of the pixels). --no-filters keeps them.
 
 --top-k 1 --synthetic 0 gives one pair per target (the usual test protocol).
 The same inputs and --seed give the same table and split_id on any machine. Options that do not
 apply to the chosen builder are refused.
 """
+
+
+def _pairs_description() -> str:
+    import textwrap
+
+    from .registry import BUILDERS
+
+    lines = []
+    for name, spec in BUILDERS.items():
+        wrapped = textwrap.wrap(spec.description, 80)
+        lines.append(f"  {name:<14}{wrapped[0]}")
+        lines += [" " * 16 + line for line in wrapped[1:]]
+    return _PAIRS.format(builders="\n".join(lines))
+
 
 _MATERIALIZE = """\
 Write what any method needs to run on a split:
@@ -58,12 +62,17 @@ _NOT_BUILDER_OPTIONS = {"builder", "out", "func", "command", "min_size", "no_fil
 
 
 def register_pairs(subparsers) -> None:
-    parser = add_command(subparsers, "pairs", "build a target/reference split", _PAIRS)
-    parser.add_argument("builder", choices=("image-level", "object-level", "imagenet10k", "folder"), help="split builder")
+    from .registry import list_builders
+
+    parser = add_command(subparsers, "pairs", "build a target/reference split", _pairs_description())
+    parser.add_argument("builder", choices=list_builders(), metavar="BUILDER",
+                        help=f"split builder: {', '.join(list_builders())} (described above)")
     parser.add_argument("--images", required=True, metavar="DIR", help="folder of the target images")
-    parser.add_argument("--annotations", metavar="COCO.json", help="COCO instances file (object-level; optional for others)")
+    parser.add_argument("--annotations", metavar="COCO.json", help="COCO instances file (object-level; optional for "
+                                                                   "others)")
     parser.add_argument("--pool-images", metavar="DIR", help="reference pool folder (default: --images)")
-    parser.add_argument("--list", metavar="FILE", help="imagenet10k: the ctest10k list ('/<wnid>/<file> <label>' lines)")
+    parser.add_argument("--list", metavar="FILE",
+                        help="imagenet10k: the ctest10k list ('/<wnid>/<file> <label>' lines)")
     parser.add_argument("--out", required=True, metavar="SPLIT.parquet", help="where to write the split")
     parser.add_argument("--num-targets", type=positive_int, help="seeded subset of targets (default: all)")
     parser.add_argument("--top-k", type=nonnegative_int, help="retrieved references per target (default: 3)")
@@ -73,7 +82,8 @@ def register_pairs(subparsers) -> None:
     parser.add_argument("--min-area", type=fraction, help="object-level: minimum mask coverage (default: 0.30)")
     parser.add_argument("--features", choices=("vgg19", "histogram"),
                         help="ranking features: vgg19 (default, the papers' protocol) or the weight-free histogram")
-    parser.add_argument("--layer", help="VGG19 layer for ranking (default: relu5_4, averaged over space; fc6 also works)")
+    parser.add_argument("--layer", help="VGG19 layer for ranking (default: relu5_4, averaged over space; fc6 also "
+                                        "works)")
     parser.add_argument("--ranking", choices=("vgg19", "he2018"), help="imagenet10k retrieval (default: vgg19)")
     parser.add_argument("--near-duplicate", type=nonnegative_float,
                         help="relative feature distance under which a reference is a near-duplicate (default: 0.05)")
@@ -89,13 +99,13 @@ def register_pairs(subparsers) -> None:
     parser.set_defaults(func=run_pairs, device=None)
 
 
-def builder_kwargs(args: argparse.Namespace, builder) -> dict:
+def builder_kwargs(args: argparse.Namespace) -> dict:
     """The builder's keyword arguments from the parsed flags; a flag that does not apply to the
     builder is an error rather than silently ignored."""
     from .collection import FilterSettings
     from .registry import builder_options
 
-    accepted = builder_options(builder)
+    accepted = builder_options(args.builder)
     kwargs = {}
     for dest, value in vars(args).items():
         if dest in _NOT_BUILDER_OPTIONS or value is None or value is False:
@@ -110,13 +120,13 @@ def builder_kwargs(args: argparse.Namespace, builder) -> dict:
 
 
 def run_pairs(args: argparse.Namespace) -> int:
-    from .registry import get_builder
-
     from bench.core.paths import check_output_file
     from bench.core.splits import sidecar_path
 
+    from .registry import get_builder
+
     builder = get_builder(args.builder)
-    kwargs = builder_kwargs(args, builder)
+    kwargs = builder_kwargs(args)
     check_output_file(args.out, suffixes=(".parquet",))
     check_output_file(sidecar_path(args.out), "--out's sidecar")
     split = builder(**kwargs)
@@ -130,9 +140,11 @@ def describe_split(split, path) -> str:
     meta = split.meta
     features = meta.get("features") or {}
     lines = [f"wrote {path} and {path.with_suffix('.json').name}: split_id {meta['split_id']}, "
-             f"{meta['num_pairs']} pairs, {meta['num_targets']} target images ({meta['builder']}, {meta['level']} level)"]
+             f"{meta['num_pairs']} pairs, {meta['num_targets']} target images ({meta['builder']}, "
+             f"{meta['level']} level)"]
     if features:
-        lines.append(f"  ranking features: {features['name']}" + (f" ({features['layer']})" if features.get("layer") else ""))
+        layer = f" ({features['layer']})" if features.get("layer") else ""
+        lines.append(f"  ranking features: {features['name']}{layer}")
     for reason, count in meta["report"]["counts"].items():
         lines.append(f"  {reason}: {count}")
     return "\n".join(lines)

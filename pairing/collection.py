@@ -18,7 +18,6 @@ import numpy as np
 from bench.core.coco import load_coco
 from bench.core.errors import ColorbenchError, ImageReadError
 from bench.core.images import IMAGE_SUFFIXES, list_images
-
 from bench.core.splits import unique_ids
 
 __all__ = ["ImageEntry", "Collection", "folder_collection", "coco_collection", "FilterSettings", "Description",

@@ -50,7 +50,7 @@ import torch
 from bench.core.device import resolve_device
 
 from .collection import Collection, Description
-from .features import RANK_SIDE, describe_pass, rank_pixels
+from .describe import RANK_SIDE, describe_pass, rank_pixels
 from .knn import round_distances
 
 __all__ = ["HeExtractor", "HeFeatures", "describe_he2018", "cell_histograms", "local_scores", "retrieve",
@@ -151,7 +151,7 @@ def _he_extras(gray: np.ndarray) -> dict:
 def describe_he2018(collection: Collection, extractor: HeExtractor, batch_size: int = 32,
                     workers: int | None = None, progress: bool = False) -> tuple[Description, HeFeatures]:
     """Decode every image of ``collection`` once: filter statistics plus fc6, pool5 and cell
-    histograms, through :func:`pairing.features.describe_pass` (cached by content and settings,
+    histograms, through :func:`pairing.describe.describe_pass` (cached by content and settings,
     VGG19's weight checksum included)."""
 
     def network(items: list[dict]) -> dict[str, np.ndarray]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from .split import Split
+from bench.core.splits import Split
 
 __all__ = ["to_hf_dataset"]
 

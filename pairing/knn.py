@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .split import DISTANCE_DIGITS
+from bench.core.splits import DISTANCE_DIGITS
 
 __all__ = ["knn", "NEAR_DUPLICATE", "round_distances", "content_codes"]
 
@@ -26,7 +26,7 @@ NEAR_DUPLICATE = 0.05
 
 
 def round_distances(values: np.ndarray) -> np.ndarray:
-    """Round to :data:`~pairing.split.DISTANCE_DIGITS` significant digits (decimal, exact)."""
+    """Round to :data:`~bench.core.splits.DISTANCE_DIGITS` significant digits (decimal, exact)."""
     flat = np.asarray(values, dtype=np.float64).ravel()
     rounded = np.array([float(f"{v:.{DISTANCE_DIGITS}g}") if np.isfinite(v) else v for v in flat.tolist()])
     return rounded.reshape(np.shape(values))

@@ -14,17 +14,18 @@ from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from bench.core.atomic import atomic_path, write_json
 from bench.core.coco import decode_rle
 from bench.core.color import rgb_to_gray
 from bench.core.images import write_png
+from bench.core.lazy import lazy_import
 from bench.core.paths import check_output_dir
+from bench.core.splits import Split, load_split
 from bench.core.synthetic import render_synthetic
 from bench.pairs_io import check_target_size, read_checked
 
-from .split import Split, load_split
+pd = lazy_import("pandas")
 
 __all__ = ["materialize", "pair_files"]
 

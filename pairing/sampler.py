@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 from torch.utils.data import Sampler
 
-from .split import Split
+from bench.core.splits import Split
 
 __all__ = ["ReferenceSampler", "DEFAULT_P_SYNTHETIC"]
 

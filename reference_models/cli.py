@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from bench.cli_common import add_command, add_device_option, add_seed_option, not_implemented
 
-MODEL_NAMES = ("msa", "spcolor")
-
 _TRAIN = """\
 Train a reference model on a split (GPU recommended):
   msa      masked super-attention (Carrillo et al. 2023); phase 1 on an image-level split,
@@ -21,7 +19,9 @@ target's original size, ready for 'colorbench score'.
 
 
 def _common(parser) -> None:
-    parser.add_argument("--model", required=True, choices=MODEL_NAMES, help="which reference model")
+    from .registry import list_models
+
+    parser.add_argument("--model", required=True, choices=list_models(), help="which reference model")
     parser.add_argument("--split", required=True, metavar="SPLIT.parquet", help="the split to use")
     parser.add_argument("--batch-size", type=int, default=8, help="batch size (default: 8, as in the MSA paper)")
     add_device_option(parser)

@@ -91,3 +91,23 @@ def png_16bit(rgb16: np.ndarray) -> bytes:
 
     header = struct.pack(">IIBBBBB", width, height, 16, 2, 0, 0, 0)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+
+
+def photo_batch(count: int, height: int, width: int, seed: int = 0):
+    """``count`` photo stand-ins (:func:`colour_image`) as a uint8 ``(B, 3, H, W)`` tensor."""
+    import torch
+
+    images = np.stack([colour_image(seed + i, width, height) for i in range(count)])
+    return torch.from_numpy(images).permute(0, 3, 1, 2).contiguous()
+
+
+def hwc(image) -> np.ndarray:
+    """A ``(3, H, W)`` tensor as the ``(H, W, 3)`` numpy array the anchors (skimage, numpy) take."""
+    return image.permute(1, 2, 0).numpy()
+
+
+def zeros(*shape: int, dtype=None):
+    """A zero tensor of ``shape`` (uint8 unless ``dtype``): bad-input cases for the metrics."""
+    import torch
+
+    return torch.zeros(shape, dtype=dtype or torch.uint8)

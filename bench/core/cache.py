@@ -14,23 +14,36 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch.hub
 
 from .atomic import atomic_path, write_json
 
-__all__ = ["CACHE_ENV", "cache_dir", "cache_key", "load_arrays", "save_arrays", "sha256_bytes"]
+__all__ = ["CACHE_ENV", "cache_dir", "cache_key", "hub_dir", "load_arrays", "save_arrays", "sha256_bytes"]
 
 CACHE_ENV = "COLORBENCH_CACHE"
+
+
+def hub_dir() -> Path:
+    """``torch.hub.get_dir()``: ``$TORCH_HOME/hub`` (default ``$XDG_CACHE_HOME/torch/hub``, else
+    ``~/.cache/torch/hub``), read from the environment at each call. Once torch is imported its own
+    answer is used (it also honours ``torch.hub.set_dir``); before, the same rule without importing
+    torch, so listing weights or building the CLI stays fast."""
+    if "torch" in sys.modules:
+        import torch.hub
+
+        return Path(torch.hub.get_dir())
+    cache = os.getenv("XDG_CACHE_HOME", "~/.cache")
+    return Path(os.path.expanduser(os.getenv("TORCH_HOME", os.path.join(cache, "torch")))) / "hub"
 
 
 def cache_dir() -> Path:
     """The cache folder (read from the environment at each call)."""
     override = os.environ.get(CACHE_ENV)
-    return Path(override) if override else Path(torch.hub.get_dir()).parent / "colorbench_cache"
+    return Path(override) if override else hub_dir().parent / "colorbench_cache"
 
 
 def sha256_bytes(data: bytes) -> str:

@@ -33,14 +33,16 @@ def load_coco(path: str | os.PathLike) -> COCO:
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ColorbenchError(f"annotation file {path} is not valid JSON ({exc}); re-export it") from None
     if not isinstance(data, dict) or any(key not in data for key in _REQUIRED_KEYS):
-        raise ColorbenchError(f"annotation file {path} is not in COCO format: it needs the keys {', '.join(_REQUIRED_KEYS)}")
+        raise ColorbenchError(f"annotation file {path} is not in COCO format: it needs the keys "
+                              f"{', '.join(_REQUIRED_KEYS)}")
     coco = COCO()
     coco.dataset = data
     with contextlib.redirect_stdout(io.StringIO()):  # pycocotools prints progress chatter
         try:
             coco.createIndex()
         except (KeyError, TypeError) as exc:
-            raise ColorbenchError(f"annotation file {path} has a malformed entry (missing {exc}); fix or re-export it") from None
+            raise ColorbenchError(f"annotation file {path} has a malformed entry (missing {exc}); fix or "
+                                  "re-export it") from None
     return coco
 
 

@@ -18,12 +18,15 @@ import warnings
 from dataclasses import dataclass
 from typing import Union
 
-import kornia.color
 import numpy as np
-import skimage.color
-import torch
 
-Image = Union[np.ndarray, torch.Tensor]
+from .lazy import lazy_import
+
+torch = lazy_import("torch")
+kornia_color = lazy_import("kornia.color")
+skimage_color = lazy_import("skimage.color")
+
+Image = Union[np.ndarray, "torch.Tensor"]
 
 __all__ = [
     "LabScaling",
@@ -70,8 +73,8 @@ def rgb_to_lab(image: Image) -> Image:
         (float32 for uint8 input).
     """
     if isinstance(image, torch.Tensor):
-        return kornia.color.rgb_to_lab(_check_tensor(image))
-    return skimage.color.rgb2lab(_check_numpy_rgb(np.asarray(image)))
+        return kornia_color.rgb_to_lab(_check_tensor(image))
+    return skimage_color.rgb2lab(_check_numpy_rgb(np.asarray(image)))
 
 
 #: skimage's sRGB -> XYZ matrix and D65 (2 degree) white point.
@@ -99,7 +102,7 @@ def uint8_rgb_to_lab(images: torch.Tensor) -> torch.Tensor:
 def lab_to_rgb(lab: Image) -> Image:
     """CIELAB -> sRGB float in [0, 1], clipped; same layout rules as :func:`rgb_to_lab`."""
     if isinstance(lab, torch.Tensor):
-        return kornia.color.lab_to_rgb(_check_tensor(lab), clip=True)
+        return kornia_color.lab_to_rgb(_check_tensor(lab), clip=True)
     lab = np.asarray(lab, dtype=np.float64)
     if lab.ndim < 3 or lab.shape[-1] != 3:
         raise ValueError(f"numpy Lab images must have shape (..., H, W, 3); got {lab.shape}")
@@ -107,7 +110,7 @@ def lab_to_rgb(lab: Image) -> Image:
         # skimage warns when very saturated Lab values give a negative Z; it clips them, as
         # kornia does silently. Both paths must behave the same, so the warning is noise here.
         warnings.filterwarnings("ignore", message=".*negative Z values.*")
-        return skimage.color.lab2rgb(lab)
+        return skimage_color.lab2rgb(lab)
 
 
 def lab_to_uint8_rgb(lab: np.ndarray) -> np.ndarray:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import torch
-
 from .errors import ColorbenchError
+from .lazy import lazy_import
+
+torch = lazy_import("torch")
 
 #: Accepted by every ``--device`` option: ``auto`` picks CUDA when it is available.
 DEVICE_CHOICES_HELP = "auto (cuda when available, else cpu), cpu, cuda or cuda:N"

@@ -38,7 +38,8 @@ def _to_rgb_uint8(im: Image.Image, path) -> np.ndarray:
         gray8 = np.clip(gray16 >> 8, 0, 255).astype(np.uint8)
         return np.repeat(gray8[..., None], 3, axis=-1)
     if im.mode == "F":
-        raise ImageReadError(f"cannot read image {path}: floating-point images are not supported; save it as 8- or 16-bit PNG")
+        raise ImageReadError(f"cannot read image {path}: floating-point images are not supported; save it as 8- or "
+                             "16-bit PNG")
     if im.mode == "P":
         im = im.convert("RGBA" if "transparency" in im.info else "RGB")
     if im.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
@@ -106,7 +107,8 @@ def decode_rgb_with_info(data: bytes, name: str | os.PathLike = "<bytes>") -> tu
             im = ImageOps.exif_transpose(im)
             return _to_rgb_uint8(im, name), info
     except UnidentifiedImageError:
-        raise ImageReadError(f"cannot decode image {name}: not a recognised image format; re-export it as PNG or JPEG") from None
+        raise ImageReadError(f"cannot decode image {name}: not a recognised image format; re-export it as PNG or "
+                             "JPEG") from None
     except ImageReadError:
         raise
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:

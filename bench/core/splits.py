@@ -36,6 +36,7 @@ root (no absolute paths, no ``..``).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -46,42 +47,55 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from .atomic import atomic_path, write_json
 from .errors import ColorbenchError
+from .lazy import lazy_import
 from .paths import resolve_inside
 
-__all__ = ["Split", "SPLIT_SCHEMA", "FORMAT_VERSION", "DISTANCE_DIGITS", "REFERENCE_KINDS", "load_split",
-           "plain_records", "sanitize_id", "unique_ids", "sidecar_path", "pandas_type", "compute_split_id",
-           "hashed_meta"]
+pd = lazy_import("pandas")
+pa = lazy_import("pyarrow")
+pq = lazy_import("pyarrow.parquet")
+
+__all__ = ["Split", "SPLIT_COLUMNS", "COLUMN_NAMES", "split_schema", "FORMAT_VERSION", "DISTANCE_DIGITS",
+           "REFERENCE_KINDS", "load_split", "plain_records", "sanitize_id", "unique_ids", "sidecar_path", "pandas_type",
+           "compute_split_id", "hashed_meta"]
 
 FORMAT_VERSION = 1
 
-SPLIT_SCHEMA = pa.schema([
-    ("pair_id", pa.string()),
-    ("level", pa.string()),
-    ("target_id", pa.string()),
-    ("target_path", pa.string()),
-    ("target_width", pa.int32()),
-    ("target_height", pa.int32()),
-    ("target_sha256", pa.string()),
-    ("reference_id", pa.string()),
-    ("reference_path", pa.string()),
-    ("reference_sha256", pa.string()),
-    ("reference_kind", pa.string()),
-    ("rank", pa.int32()),
-    ("distance", pa.float64()),
-    ("tps_seed", pa.int64()),
-    ("category_id", pa.int64()),
-    ("label", pa.int64()),
-    ("target_ann_id", pa.int64()),
-    ("reference_ann_id", pa.int64()),
-    ("target_mask", pa.string()),
-    ("reference_mask", pa.string()),
-])
+#: The columns of a split table and their Arrow types, in order.
+SPLIT_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("pair_id", "string"),
+    ("level", "string"),
+    ("target_id", "string"),
+    ("target_path", "string"),
+    ("target_width", "int32"),
+    ("target_height", "int32"),
+    ("target_sha256", "string"),
+    ("reference_id", "string"),
+    ("reference_path", "string"),
+    ("reference_sha256", "string"),
+    ("reference_kind", "string"),
+    ("rank", "int32"),
+    ("distance", "float64"),
+    ("tps_seed", "int64"),
+    ("category_id", "int64"),
+    ("label", "int64"),
+    ("target_ann_id", "int64"),
+    ("reference_ann_id", "int64"),
+    ("target_mask", "string"),
+    ("reference_mask", "string"),
+)
+
+
+@functools.cache
+def split_schema() -> "pa.Schema":
+    """The Arrow schema of :data:`SPLIT_COLUMNS` (pyarrow is imported when a split is read or written)."""
+    return pa.schema([(name, getattr(pa, kind)()) for name, kind in SPLIT_COLUMNS])
+
+
+#: The column names, in order.
+COLUMN_NAMES: tuple[str, ...] = tuple(name for name, _ in SPLIT_COLUMNS)
 
 REFERENCE_KINDS = ("retrieved", "same-class", "synthetic")
 
@@ -125,7 +139,7 @@ def unique_ids(names: list[str]) -> list[str]:
     return out
 
 
-def pandas_type(arrow_type: pa.DataType):
+def pandas_type(arrow_type: "pa.DataType"):
     if pa.types.is_integer(arrow_type):
         return pd.Int64Dtype() if arrow_type == pa.int64() else pd.Int32Dtype()
     if pa.types.is_string(arrow_type):
@@ -143,7 +157,7 @@ class Split:
     everything dropped or skipped, with reasons), ``colorbench_version`` and ``split_id``.
     """
 
-    table: pd.DataFrame
+    table: "pd.DataFrame"
     meta: dict = field(default_factory=dict)
 
     @property
@@ -178,7 +192,7 @@ class Split:
         path = Path(path)
         if path.suffix != ".parquet":
             raise ColorbenchError(f"split files end in .parquet; got {path}")
-        table = pa.Table.from_pandas(self.table[SPLIT_SCHEMA.names], schema=SPLIT_SCHEMA, preserve_index=False)
+        table = pa.Table.from_pandas(self.table[list(COLUMN_NAMES)], schema=split_schema(), preserve_index=False)
         table = table.replace_schema_metadata({b"colorbench": json.dumps(self.meta, sort_keys=True).encode("utf-8")})
         with atomic_path(path) as tmp:
             pq.write_table(table, tmp)
@@ -186,9 +200,9 @@ class Split:
         return path
 
 
-def _canonical_rows(table: pd.DataFrame) -> list[list]:
+def _canonical_rows(table: "pd.DataFrame") -> list[list]:
     rows = []
-    for record in table[SPLIT_SCHEMA.names].itertuples(index=False, name=None):
+    for record in table[list(COLUMN_NAMES)].itertuples(index=False, name=None):
         rows.append([None if (v is pd.NA or v is None or (isinstance(v, float) and math.isnan(v))) else
                      (int(v) if isinstance(v, np.integer) else v) for v in record])
     return rows
@@ -203,7 +217,7 @@ def hashed_meta(meta: dict) -> dict:
     return {name: meta.get(name) for name in HASHED_FIELDS}
 
 
-def compute_split_id(table: pd.DataFrame, params: dict) -> str:
+def compute_split_id(table: "pd.DataFrame", params: dict) -> str:
     """SHA-256 (first 16 hex digits) of the table's content and the build parameters."""
     payload = json.dumps({"format": FORMAT_VERSION, "params": params, "rows": _canonical_rows(table)},
                          sort_keys=True, separators=(",", ":"), default=str)
@@ -214,10 +228,11 @@ def sidecar_path(path: str | os.PathLike) -> Path:
     return Path(path).with_suffix(".json")
 
 
-def plain_records(table: pd.DataFrame) -> list[dict]:
+def plain_records(table: "pd.DataFrame") -> list[dict]:
     """A pair table's rows as plain dicts, missing values (NA, NaN) as None: what per-pair code
     (DataLoader workers included) reads."""
-    return [{key: (None if pd.isna(value) else value) for key, value in row.items()} for row in table.to_dict("records")]
+    return [{key: (None if pd.isna(value) else value) for key, value in row.items()}
+            for row in table.to_dict("records")]
 
 
 def load_split(path: str | os.PathLike) -> Split:
@@ -228,16 +243,17 @@ def load_split(path: str | os.PathLike) -> Split:
     except FileNotFoundError:
         raise ColorbenchError(f"split file {path} does not exist") from None
     except (pa.ArrowInvalid, OSError) as exc:
-        raise ColorbenchError(f"split file {path} is not a readable Parquet file ({str(exc).splitlines()[0]})") from None
+        reason = str(exc).splitlines()[0]
+        raise ColorbenchError(f"split file {path} is not a readable Parquet file ({reason})") from None
     raw = (table.schema.metadata or {}).get(b"colorbench")
-    missing = [name for name in SPLIT_SCHEMA.names if name not in table.column_names]
+    missing = [name for name in COLUMN_NAMES if name not in table.column_names]
     if raw is None or missing:
         raise ColorbenchError(f"split file {path} was not written by colorbench pairs "
                               f"({'missing columns ' + ', '.join(missing) if missing else 'no colorbench metadata'})")
     meta = json.loads(raw)
     if meta.get("format_version", 0) > FORMAT_VERSION:
         raise ColorbenchError(f"split file {path} has format {meta['format_version']}; upgrade colorbench")
-    frame = table.select(SPLIT_SCHEMA.names).to_pandas(types_mapper=pandas_type)
+    frame = table.select(list(COLUMN_NAMES)).to_pandas(types_mapper=pandas_type)
     # Pair ids become file names (<pair_id>.png): a hand-edited split must not smuggle in a path.
     unsafe = [pid for pid in frame["pair_id"] if not isinstance(pid, str) or not pid or sanitize_id(pid) != pid]
     if unsafe:

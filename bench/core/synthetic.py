@@ -21,7 +21,10 @@ import hashlib
 from dataclasses import asdict, dataclass
 
 import numpy as np
-import torch
+
+from .lazy import lazy_import
+
+torch = lazy_import("torch")
 
 __all__ = ["SyntheticRecipe", "DEFAULT_RECIPE", "derive_tps_seed", "render_synthetic", "warp_mask"]
 

@@ -24,15 +24,16 @@ from functools import lru_cache
 from importlib.util import find_spec
 from pathlib import Path
 
-import torch.hub
-
 from .atomic import public_mode
-from .errors import MissingWeightsError, unknown_name
+from .cache import hub_dir
+from .errors import MissingWeightsError
+from .registry import Registry
 
 __all__ = [
     "WeightSpec",
     "WEIGHTS",
     "get_weight_spec",
+    "register_weights",
     "checkpoints_dir",
     "weight_path",
     "is_present",
@@ -110,15 +111,20 @@ _SPECS = (
                sha256="a78928a0af1e5f0fcb1f3b9e8f8c3a2a5a3de244d830ad5c1feddc79b8432868", bundled_in="lpips"),
 )
 
-#: name -> spec, in the order ``colorbench weights list`` shows them.
-WEIGHTS: dict[str, WeightSpec] = {spec.name: spec for spec in _SPECS}
+#: Every pretrained network file, in the order ``colorbench weights list`` shows them.
+WEIGHTS: Registry[WeightSpec] = Registry("network", required=("name", "file_name", "url", "library", "used_for"))
+for _spec in _SPECS:
+    WEIGHTS.add(_spec.name, _spec)
+
+
+def register_weights(spec: WeightSpec) -> WeightSpec:
+    """Add a network file to the registry (``colorbench weights list`` shows it)."""
+    return WEIGHTS.add(spec.name, spec)
 
 
 def get_weight_spec(name: str) -> WeightSpec:
     """The spec of network ``name``; a clear error lists the known names."""
-    if name not in WEIGHTS:
-        raise unknown_name("network", name, WEIGHTS)
-    return WEIGHTS[name]
+    return WEIGHTS.get(name)
 
 
 def is_offline(offline: bool | None = None) -> bool:
@@ -130,7 +136,7 @@ def is_offline(offline: bool | None = None) -> bool:
 
 def checkpoints_dir() -> Path:
     """``$TORCH_HOME/hub/checkpoints`` (default ``~/.cache/torch/hub/checkpoints``), read now."""
-    return Path(torch.hub.get_dir()) / "checkpoints"
+    return hub_dir() / "checkpoints"
 
 
 def weight_path(name: str) -> Path:
@@ -139,7 +145,8 @@ def weight_path(name: str) -> Path:
     if spec.bundled_in:
         package = find_spec(spec.bundled_in)
         if package is None or package.origin is None:
-            raise MissingWeightsError(f"{spec.name}: the {spec.bundled_in} package is not installed; pip install {spec.bundled_in}")
+            raise MissingWeightsError(f"{spec.name}: the {spec.bundled_in} package is not installed; pip install "
+                                      f"{spec.bundled_in}")
         return Path(package.origin).parent / "weights" / "v0.1" / spec.file_name
     return checkpoints_dir() / spec.file_name
 
@@ -186,14 +193,16 @@ def ensure_weights(name: str, offline: bool | None = None) -> Path:
     if spec.bundled_in:
         raise MissingWeightsError(_missing_message(spec, path.parent, f"the {spec.bundled_in} installation lacks it"))
     if is_offline(offline):
-        raise MissingWeightsError(_missing_message(spec, path.parent, f"not found and downloads are off ({OFFLINE_ENV}=1)"))
+        raise MissingWeightsError(_missing_message(spec, path.parent, "not found and downloads are off "
+                                                                      f"({OFFLINE_ENV}=1)"))
     try:
         _download(spec, path)
     except MissingWeightsError:
         raise
     except Exception as exc:  # any network failure: say what to do instead
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise MissingWeightsError(_missing_message(spec, path.parent, f"not found and the download failed ({reason})")) from None
+        message = _missing_message(spec, path.parent, f"not found and the download failed ({reason})")
+        raise MissingWeightsError(message) from None
     return path
 
 

@@ -1,1 +1,1 @@
-"""Metric implementations, one family per file; each registers itself in :mod:`bench.registry`."""
+"""Metric implementations, one family per file; each registers itself in :mod:`bench.metrics.registry`."""

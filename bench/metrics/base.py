@@ -19,7 +19,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import torch
+from ..core.lazy import lazy_import
+
+torch = lazy_import("torch")
 
 __all__ = ["Batch", "check_images", "check_pair"]
 

@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import weakref
 
-import torch
-
 from ..config import ScoreConfig
+from ..core.lazy import lazy_import
 from ..core.weights import ensure_weights
-from ..features.vgg import IMAGENET_MEAN, IMAGENET_STD
-from ..registry import register_metric
 from .base import Batch, check_images
+from .registry import register_metric
+
+torch = lazy_import("torch")
 
 __all__ = ["NUM_CLASSES", "ImageNetClassifier", "imagenet_eval_transform", "topk_hits"]
 
@@ -46,6 +46,8 @@ def imagenet_eval_transform(images: torch.Tensor, resize: int = 256, crop: int =
     """
     import torchvision.transforms.functional as TF
     from torchvision.transforms import InterpolationMode
+
+    from ..features.vgg import IMAGENET_MEAN, IMAGENET_STD
 
     check_images(images)
     x = TF.resize(images, [resize], interpolation=InterpolationMode.BILINEAR, antialias=True)
@@ -93,13 +95,13 @@ class ImageNetClassifier:
         self.device, self.resize, self.crop = device, resize, crop
         self._last: tuple[weakref.ref, int, torch.Tensor] | None = None
 
-    @torch.no_grad()
     def logits(self, images: torch.Tensor) -> torch.Tensor:
         """``(B, 1000)`` float32 logits of uint8 ``(B, 3, H, W)`` images; one forward per new batch."""
         if self._last is not None and self._last[0]() is images and self._last[1] == images._version:
             return self._last[2]
         x = imagenet_eval_transform(images.to(self.device), self.resize, self.crop)
-        logits = self.model(x)
+        with torch.no_grad():
+            logits = self.model(x)
         self._last = (weakref.ref(images), images._version, logits)
         return logits
 
@@ -137,14 +139,14 @@ _MATCHES = ("torchvision resnet101(weights=ResNet101_Weights.IMAGENET1K_V1) afte
             "crop classifier_crop (224)")
 
 
-@register_metric("top1", kind="classification", higher_is_better=True, needs=("label",), networks=("resnet101",),
+@register_metric("top1", higher_is_better=True, needs=("label",), networks=("resnet101",),
                  matches=_MATCHES)
 def top1_metric(config, device):
     """Top-1 ImageNet accuracy of ResNet-101 on the outputs (1 = label is the top prediction)."""
     return TopK(shared_classifier(config, device), 1)
 
 
-@register_metric("top5", kind="classification", higher_is_better=True, needs=("label",), networks=("resnet101",),
+@register_metric("top5", higher_is_better=True, needs=("label",), networks=("resnet101",),
                  matches=_MATCHES)
 def top5_metric(config, device):
     """Top-5 ImageNet accuracy of ResNet-101 on the outputs (1 = label among the top five)."""

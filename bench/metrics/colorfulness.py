@@ -17,10 +17,11 @@ image (R = G = B everywhere) gives 0. Two metrics use it:
 
 from __future__ import annotations
 
-import torch
-
-from ..registry import register_metric
+from ..core.lazy import lazy_import
 from .base import check_images
+from .registry import register_metric
+
+torch = lazy_import("torch")
 
 __all__ = ["colorfulness", "colorfulness_diff"]
 
@@ -63,7 +64,7 @@ def colorfulness_diff(pred: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
     return (colorfulness(pred) - colorfulness(gt)).abs()
 
 
-@register_metric("colorfulness", kind="no_reference", higher_is_better=True,
+@register_metric("colorfulness", higher_is_better=True,
                  matches="Hasler & Süsstrunk 2003, M = sigma_rgyb + 0.3 * mu_rgyb on 0..255 RGB "
                          "(tested against a direct numpy implementation)")
 def colorfulness_metric(config, device):
@@ -71,7 +72,7 @@ def colorfulness_metric(config, device):
     return lambda batch: colorfulness(batch.pred)
 
 
-@register_metric("colorfulness_diff", kind="paired", higher_is_better=False, needs=("gt",),
+@register_metric("colorfulness_diff", higher_is_better=False, needs=("gt",),
                  matches="|M(pred) - M(gt)| with Hasler & Süsstrunk 2003's M "
                          "(tested against a direct numpy implementation)")
 def colorfulness_diff_metric(config, device):

@@ -38,13 +38,13 @@ code halves them, which only rescales the 1e-5 guard), and the mean used for cen
 
 from __future__ import annotations
 
-import torch
-import torch.nn.functional as F
-
 from ..config import ScoreConfig
-from ..features.vgg import VGGFeatures
-from ..registry import register_metric
+from ..core.lazy import lazy_import
 from .base import Batch, check_images
+from .registry import register_metric
+
+torch = lazy_import("torch")
+F = lazy_import("torch.nn.functional")
 
 __all__ = ["LpipsR", "contextual_distance", "contextual_similarity", "lpips_r_from_features", "resize_short_side"]
 
@@ -144,16 +144,21 @@ class LpipsR:
     """The ``lpips_r`` metric: one VGG19 (``vgg``), called on a :class:`~bench.metrics.base.Batch`."""
 
     def __init__(self, config: ScoreConfig, device: torch.device | str):
+        from ..features.vgg import VGGFeatures
+
         self.vgg = VGGFeatures(config.lpips_r_layers).to(device)
         self.side, self.h, self.device = config.lpips_r_side, config.lpips_r_h, device
         self.direction, self.reduction = config.lpips_r_direction, config.lpips_r_layer_reduction
 
-    @torch.no_grad()
     def __call__(self, batch: Batch) -> torch.Tensor:
         """``(B,)`` float64 LPIPS_R of ``batch.pred`` against ``batch.reference``."""
         if batch.reference is None or len(batch.reference) != len(batch):
             raise ValueError(f"lpips_r needs one reference per output, got "
                              f"{None if batch.reference is None else len(batch.reference)} for {len(batch)}")
+        with torch.no_grad():
+            return self._distances(batch)
+
+    def _distances(self, batch: Batch) -> torch.Tensor:
         pred = self.vgg(resize_short_side(batch.pred.to(self.device), self.side))
         # References differ in size: one VGG19 pass per distinct size, in the batch's order.
         resized = [resize_short_side(ref[None].to(self.device), self.side) for ref in batch.reference]
@@ -169,10 +174,11 @@ class LpipsR:
                                                 self.direction, self.reduction) for i in range(len(batch))])
 
 
-@register_metric("lpips_r", kind="reference", higher_is_better=False, needs=("reference",), networks=("vgg19",),
+@register_metric("lpips_r", higher_is_better=False, needs=("reference",), networks=("vgg19",),
                  matches="contextual similarity, Mechrez et al. 2018 Eq. 1 (roimehrez/contextualLoss CX_loss, "
                          "cosine), -log(CX) on VGG19 features, direction and layer reduction as set "
-                         "(lpips_r_direction, lpips_r_layer_reduction); tested against a loop-based NumPy transcription")
+                         "(lpips_r_direction, lpips_r_layer_reduction); tested against a loop-based NumPy "
+                         "transcription")
 def lpips_r_metric(config, device):
     """LPIPS_R of the MSA paper: -log contextual similarity (Mechrez et al.) of output vs reference."""
     return LpipsR(config, device)

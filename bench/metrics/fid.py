@@ -25,12 +25,13 @@ from contextlib import contextmanager
 from functools import partial
 
 import numpy as np
-import torch
 
 from ..core.errors import ColorbenchError
+from ..core.lazy import lazy_import
 from ..core.weights import ensure_weights
-from ..features.inception import InceptionPool3
-from ..registry import register_metric
+from .registry import register_metric
+
+torch = lazy_import("torch")
 
 __all__ = ["INCEPTION_FEATURES", "FrechetToReference", "InceptionSetMetric", "feature_statistics", "fid",
            "fid_infinity", "fid_infinity_intercept", "fid_infinity_min_n", "fid_infinity_variants",
@@ -43,7 +44,7 @@ INCEPTION_FEATURES = "inception-2015-12-05-pool3"
 #: subset's Gram matrix is a gather instead of an n x n x D product.
 _GRAM_MAX_N = 4096
 
-Array = np.ndarray | torch.Tensor
+Array = "np.ndarray | torch.Tensor"
 
 
 def _float64(x: Array, device: torch.device | str = "cpu") -> torch.Tensor:
@@ -125,7 +126,8 @@ class FrechetToReference:
         self.device = torch.device(device)
         x, z = _float64(features, self.device), _float64(reference, self.device)
         if x.ndim != 2 or z.ndim != 2 or x.shape[1] != z.shape[1] or len(x) < 2 or len(z) < 2:
-            raise ValueError(f"FID needs (N >= 2, D) and (M >= 2, D) features; got {tuple(x.shape)} and {tuple(z.shape)}")
+            raise ValueError(f"FID needs (N >= 2, D) and (M >= 2, D) features; got {tuple(x.shape)} and "
+                             f"{tuple(z.shape)}")
         mu_x, mu_z = x.mean(0), z.mean(0)
         self.x0 = x - mu_x
         self.mean_offset = mu_x - mu_z
@@ -218,7 +220,8 @@ def fid_infinity_intercept(sizes: Sequence[int], fids: Sequence[float]) -> float
     x = 1.0 / np.asarray(sizes, dtype=np.float64)
     y = np.asarray(fids, dtype=np.float64)
     if x.shape != y.shape or np.ptp(x) == 0:
-        raise ValueError(f"the FID infinity fit needs matching sizes and FIDs with two distinct sizes; got {list(sizes)}")
+        raise ValueError("the FID infinity fit needs matching sizes and FIDs with two distinct sizes; got "
+                         f"{list(sizes)}")
     xc = x - x.mean()
     slope = (xc @ (y - y.mean())) / (xc @ xc)
     return float(y.mean() - slope * x.mean())
@@ -275,13 +278,15 @@ class InceptionSetMetric:
                  variants: Callable[[int], tuple[list[str | None], dict[str, str]]] | None = None):
         ensure_weights("inception_fid")  # fail early, naming the file
         self._device = device
-        self._inception: InceptionPool3 | None = None  # loaded on first use: fid and fid_inf share one
+        self._inception = None  # an InceptionPool3, loaded on first use: fid and fid_inf share one
         self._compute = compute
         self._variants = variants
 
     def extract(self, images: torch.Tensor) -> np.ndarray:
         """uint8 ``(B, 3, H, W)`` -> ``(B, 2048)`` float64 pool3 features."""
         if self._inception is None:
+            from ..features.inception import InceptionPool3
+
             self._inception = InceptionPool3(self._device)
         return self._inception(images)
 
@@ -294,6 +299,8 @@ class InceptionSetMetric:
 
     def record(self) -> dict:
         """What the features depend on, for the scorer's ground-truth feature cache key."""
+        from ..features.inception import InceptionPool3
+
         return {"name": INCEPTION_FEATURES, **InceptionPool3.describe_weights()}
 
 
@@ -327,7 +334,7 @@ def _fid_inf_result(pred_features: np.ndarray, gt_features: np.ndarray, variant:
     return {**result, "std_ddof": 1}
 
 
-@register_metric("fid", kind="distribution", higher_is_better=False, needs=("gt",), networks=("inception_fid",),
+@register_metric("fid", higher_is_better=False, needs=("gt",), networks=("inception_fid",),
                  output="per_set", features=INCEPTION_FEATURES,
                  matches="torch_fidelity.calculate_metrics(input1, input2, fid=True) (TF Inception 2015-12-05 pool3)")
 def fid_metric(config, device):
@@ -335,7 +342,7 @@ def fid_metric(config, device):
     return InceptionSetMetric(device, partial(_fid_result, device=device))
 
 
-@register_metric("fid_inf", kind="distribution", higher_is_better=False, needs=("gt",), networks=("inception_fid",),
+@register_metric("fid_inf", higher_is_better=False, needs=("gt",), networks=("inception_fid",),
                  output="per_set", features=INCEPTION_FEATURES,
                  matches="mchong6/FID_IS_infinity calculate_FID_infinity (OLS of FID on 1/N over 15 subset sizes), "
                          "repeated, mean and sample std (ddof 1); on the TF-FID Inception (torch-fidelity's port, as "

@@ -24,11 +24,12 @@ from __future__ import annotations
 
 import math
 
-import torch
-
 from ..core.color import uint8_rgb_to_lab
-from ..registry import register_metric
+from ..core.lazy import lazy_import
 from .base import Batch, check_images, check_pair
+from .registry import register_metric
+
+torch = lazy_import("torch")
 
 __all__ = ["AB_SCALE", "DeltaHis", "ab_histogram", "delta_his", "histogram_intersection"]
 
@@ -189,7 +190,7 @@ class DeltaHis:
         return _from_gt_side(batch.pred, gt_side, self.bins, self.width)
 
 
-@register_metric("delta_his", kind="reference", higher_is_better=False, needs=("gt", "reference"),
+@register_metric("delta_his", higher_is_better=False, needs=("gt", "reference"),
                  matches="no public implementation; |HI(T_ab, R_ab) - HI(T^_ab, R_ab)| with the SA authors' "
                          "soft ab histograms (21x21 triangular bins of width 0.1 over ab/127), tested against "
                          "a direct numpy implementation")

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import warnings
 
-import torch
-
+from ..core.lazy import lazy_import
 from ..core.weights import ensure_weights
-from ..registry import register_metric
 from .base import Batch, check_images
+from .registry import register_metric
+
+torch = lazy_import("torch")
 
 __all__ = ["Lpips", "load_lpips", "lpips_distance", "to_lpips_range"]
 
@@ -54,7 +55,6 @@ def load_lpips(backbone: str, device: torch.device | str = "cpu") -> torch.nn.Mo
     return model.to(device).eval().requires_grad_(False)
 
 
-@torch.no_grad()
 def lpips_distance(model: torch.nn.Module, pred: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
     """LPIPS v0.1 between two uint8 batches, as ``model(pred, gt)`` of the ``lpips`` package gives.
 
@@ -75,7 +75,8 @@ def lpips_distance(model: torch.nn.Module, pred: torch.Tensor, gt: torch.Tensor)
         raise ValueError(f"LPIPS ({model.pnet_type}) needs images of at least {min_side} x {min_side}, "
                          f"got shape {tuple(pred.shape)}")
     device = next(model.parameters()).device
-    distance = model(to_lpips_range(pred.to(device)), to_lpips_range(gt.to(device)))
+    with torch.no_grad():
+        distance = model(to_lpips_range(pred.to(device)), to_lpips_range(gt.to(device)))
     return distance.reshape(-1).double()
 
 
@@ -90,7 +91,7 @@ class Lpips:
         return lpips_distance(self.model, batch.pred, batch.gt)
 
 
-@register_metric("lpips", kind="paired", higher_is_better=False, needs=("gt",),
+@register_metric("lpips", higher_is_better=False, needs=("gt",),
                  networks=("alexnet", "lpips_alex_linear"),
                  matches='lpips.LPIPS(net="alex", version="0.1")(x / 127.5 - 1, y / 127.5 - 1), lpips 0.1.4')
 def lpips_metric(config, device):
@@ -98,7 +99,7 @@ def lpips_metric(config, device):
     return Lpips("alexnet", device)
 
 
-@register_metric("lpips_vgg", kind="paired", higher_is_better=False, needs=("gt",),
+@register_metric("lpips_vgg", higher_is_better=False, needs=("gt",),
                  networks=("vgg16", "lpips_vgg_linear"), default=False,
                  matches='lpips.LPIPS(net="vgg", version="0.1")(x / 127.5 - 1, y / 127.5 - 1), lpips 0.1.4')
 def lpips_vgg_metric(config, device):

@@ -20,11 +20,12 @@ reproduces a ground truth bit for bit, which the scorer should report rather tha
 
 from __future__ import annotations
 
-import torch
-
 from ..core.color import rgb_to_lab
-from ..registry import register_metric
+from ..core.lazy import lazy_import
 from .base import check_pair
+from .registry import register_metric
+
+torch = lazy_import("torch")
 
 __all__ = ["AB_DATA_RANGE", "DATA_RANGE", "psnr", "psnr_ab"]
 
@@ -73,14 +74,14 @@ def psnr_ab(pred: torch.Tensor, gt: torch.Tensor, data_range: float = AB_DATA_RA
     return _psnr(_ab(pred), _ab(gt), data_range)
 
 
-@register_metric("psnr", kind="paired", higher_is_better=True, needs=("gt",),
+@register_metric("psnr", higher_is_better=True, needs=("gt",),
                  matches="skimage.metrics.peak_signal_noise_ratio(gt, pred, data_range=255)")
 def psnr_metric(config, device):
     """PSNR to the ground truth on RGB (dB, peak 255; +inf for an exact copy)."""
     return lambda batch: psnr(batch.pred, batch.gt)
 
 
-@register_metric("psnr_ab", kind="paired", higher_is_better=True, needs=("gt",),
+@register_metric("psnr_ab", higher_is_better=True, needs=("gt",),
                  matches="skimage.metrics.peak_signal_noise_ratio(ab_gt, ab_pred, data_range=255) on the ab "
                          "channels of skimage.color.rgb2lab")
 def psnr_ab_metric(config, device):

@@ -25,10 +25,11 @@ for large images. Each channel's value does not depend on the chunking.
 
 from __future__ import annotations
 
-import torch
-
-from ..registry import register_metric
+from ..core.lazy import lazy_import
 from .base import check_pair
+from .registry import register_metric
+
+torch = lazy_import("torch")
 
 __all__ = ["ssim"]
 
@@ -107,7 +108,7 @@ def _ssim_means(x: torch.Tensor, y: torch.Tensor, taps: torch.Tensor) -> torch.T
     return ssim_map.mean(dim=(-2, -1))
 
 
-@register_metric("ssim", kind="paired", higher_is_better=True, needs=("gt",),
+@register_metric("ssim", higher_is_better=True, needs=("gt",),
                  matches="skimage.metrics.structural_similarity(gt, pred, gaussian_weights=True, sigma=1.5, "
                          "use_sample_covariance=False, data_range=255, channel_axis=-1)")
 def ssim_metric(config, device):

@@ -11,15 +11,20 @@ from __future__ import annotations
 import os
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bench.core.errors import ColorbenchError
 from bench.core.synthetic import DEFAULT_RECIPE, SyntheticRecipe, derive_tps_seed
 
+from ..assemble import finish_split, new_meta, retrieved_row, synthetic_row, target_fields
 from ..collection import Collection, FilterSettings, coco_collection, folder_collection
-from ..features import FeatureSettings, describe
+from ..describe import FeatureSettings, describe
 from ..knn import NEAR_DUPLICATE, content_codes, knn
-from ..split import Split, finish_split, new_meta
+from ..registry import register_builder
 from .common import Report, kept_entries, seeded_subset
+
+if TYPE_CHECKING:
+    from bench.core.splits import Split
 
 __all__ = ["build_image_level", "build_folder"]
 
@@ -38,6 +43,11 @@ def _dominant_categories(collection: Collection) -> dict[int, int]:
     return {image_id: category for image_id, (_, category) in best.items()}
 
 
+@register_builder("image-level", level="image", description=(
+    "MSA's COCO image-level split: for each target (--images, or the images of a COCO file with --annotations, or a "
+    "seeded --num-targets subset) the --top-k (3) references nearest in VGG19 feature space (gray images, relu5_4 "
+    "averaged over space; the target, byte-identical copies and near-duplicates excluded) from --pool-images "
+    "(default: the same images), plus --synthetic (2) thin-plate-spline references"))
 def build_image_level(images: str | os.PathLike, annotations: str | os.PathLike | None = None,
                       pool_images: str | os.PathLike | None = None, num_targets: int | None = None,
                       top_k: int = 3, synthetic: int = 2, features: str = "vgg19", layer: str | None = None,
@@ -75,25 +85,17 @@ def build_image_level(images: str | os.PathLike, annotations: str | os.PathLike 
     rows = []
     for q, t in enumerate(chosen):
         entry = targets.entries[t]
-        base = {"level": "image", "target_id": entry.image_id, "target_path": entry.path,
-                "target_width": int(target_desc.width[t]), "target_height": int(target_desc.height[t]),
-                "target_sha256": target_desc.sha256[t],
-                "category_id": categories.get(entry.coco_id), "label": entry.label}
+        target = target_fields("image", entry.image_id, entry.path, target_desc.width[t], target_desc.height[t],
+                               target_desc.sha256[t], category_id=categories.get(entry.coco_id), label=entry.label)
         if top_k and (neighbours[q] < 0).any():
             report.add("targets skipped: fewer references than --top-k after excluding near-duplicates",
                        entry.image_id)
             continue
         for rank in range(1, top_k + 1):
             p = kept_pool[neighbours[q, rank - 1]]
-            ref = pool.entries[p]
-            rows.append({**base, "pair_id": f"{entry.image_id}-r{rank}", "reference_id": ref.image_id,
-                         "reference_path": ref.path, "reference_sha256": pool_desc.sha256[p], "reference_kind": "retrieved", "rank": rank,
-                         "distance": float(distances[q, rank - 1])})
-        for n in range(1, synthetic + 1):
-            rows.append({**base, "pair_id": f"{entry.image_id}-s{n}", "reference_id": entry.image_id,
-                         "reference_path": "", "reference_sha256": target_desc.sha256[t],
-                         "reference_kind": "synthetic", "rank": n, "distance": float("nan"),
-                         "tps_seed": derive_tps_seed(seed, entry.image_id, n)})
+            rows.append(retrieved_row(target, rank, pool.entries[p].image_id, pool.entries[p].path,
+                                      pool_desc.sha256[p], distances[q, rank - 1]))
+        rows += [synthetic_row(target, n, derive_tps_seed(seed, entry.image_id, n)) for n in range(1, synthetic + 1)]
     if not rows:
         raise ColorbenchError(f"the split would be empty ({report.summary()})")
     report.add("targets", n=len({row["target_id"] for row in rows}))
@@ -113,6 +115,9 @@ def _rank(target_desc, pool_desc, chosen, kept_pool, top_k, near_duplicate):
 
 
 
+@register_builder("folder", level="image", forwards_to="image-level", description=(
+    "any folder of images (optionally with a COCO --annotations file), image level among its own images; the "
+    "demo uses it"))
 def build_folder(images: str | os.PathLike, annotations: str | os.PathLike | None = None, **options) -> Split:
     """An image-level split among the images of one folder (optionally described by a COCO
     file); the same options as :func:`build_image_level` except ``pool_images``."""

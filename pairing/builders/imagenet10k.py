@@ -15,7 +15,7 @@ References come from ``pool_images`` (default: ``images``), laid out as class fo
 candidates; the target itself, byte-identical copies and near-duplicates
 (:data:`pairing.knn.NEAR_DUPLICATE`) are excluded. Rankings (``ranking``):
 
-* ``vgg19`` (default): the image-level descriptor (:mod:`pairing.features`, ``relu5_4`` averaged
+* ``vgg19`` (default): the image-level descriptor (:mod:`pairing.describe`, ``relu5_4`` averaged
   over space by default, ``features``/``layer`` as in :func:`build_image_level`), exact L2 kNN
   within the class;
 * ``he2018``: He et al. 2018's two-stage retrieval (:mod:`pairing.he2018`): fc6 cosine top 200,
@@ -35,18 +35,24 @@ import re
 from collections import defaultdict
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from bench.core.errors import ColorbenchError, ImageReadError
 from bench.core.images import IMAGE_SUFFIXES
+from bench.core.splits import sanitize_id
 from bench.core.synthetic import DEFAULT_RECIPE, SyntheticRecipe, derive_tps_seed
 
+from ..assemble import finish_split, new_meta, retrieved_row, synthetic_row, target_fields
 from ..collection import Collection, Description, FilterSettings, ImageEntry, folder_collection
-from ..features import FeatureSettings, describe
+from ..describe import FeatureSettings, describe
 from ..knn import NEAR_DUPLICATE, content_codes, knn
-from ..split import Split, finish_split, new_meta, sanitize_id
+from ..registry import register_builder
 from .common import Report, kept_entries
+
+if TYPE_CHECKING:
+    from bench.core.splits import Split
 
 __all__ = ["build_imagenet10k", "parse_image_list", "ListEntry", "RANKINGS"]
 
@@ -183,6 +189,9 @@ class _Plan:
     pool_by_class: dict[str, list[int]]  # wnid -> indices into pool.entries
 
 
+@register_builder("imagenet10k", level="image", description=(
+    "SPColor's ImageNet-10k protocol: the ctest10k list (--list, lines '/<wnid>/<file> <label>'), references "
+    "retrieved within the same class from --pool-images (class folders), --ranking vgg19 (default) or he2018"))
 def build_imagenet10k(images: str | os.PathLike, list_file: str | os.PathLike,
                       pool_images: str | os.PathLike | None = None, top_k: int = 3, synthetic: int = 0,
                       ranking: str = "vgg19", features: str = "vgg19", layer: str | None = None,
@@ -251,17 +260,11 @@ def build_imagenet10k(images: str | os.PathLike, list_file: str | os.PathLike,
         if isinstance(result, str):
             report.add(result, entry.image_id)
             continue
-        width, height = sizes[t]
-        base = {"level": "image", "target_id": entry.image_id, "target_path": entry.path, "target_width": width,
-                "target_height": height, "category_id": None, "label": entry.label}
-        for rank, (ref, distance) in enumerate(result or [], start=1):
-            rows.append({**base, "pair_id": f"{entry.image_id}-r{rank}", "reference_id": ref.image_id,
-                         "reference_path": ref.path, "reference_kind": "retrieved", "rank": rank,
-                         "distance": float(distance)})
-        for n in range(1, synthetic + 1):
-            rows.append({**base, "pair_id": f"{entry.image_id}-s{n}", "reference_id": entry.image_id,
-                         "reference_path": "", "reference_kind": "synthetic", "rank": n, "distance": float("nan"),
-                         "tps_seed": derive_tps_seed(seed, entry.image_id, n)})
+        width, height, sha256 = sizes[t]
+        target = target_fields("image", entry.image_id, entry.path, width, height, sha256, label=entry.label)
+        rows += [retrieved_row(target, rank, ref.image_id, ref.path, ref_sha256, distance)
+                 for rank, (ref, distance, ref_sha256) in enumerate(result or [], start=1)]
+        rows += [synthetic_row(target, n, derive_tps_seed(seed, entry.image_id, n)) for n in range(1, synthetic + 1)]
     if not rows:
         hint = ""
         if top_k and not plan.pool_by_class:
@@ -304,7 +307,7 @@ def _rank_global(plan: _Plan, images: Path, settings: FeatureSettings, top_k: in
     target_desc = _subset(description, t_union, plan.targets)
     kept_targets = kept_entries(Collection(images, plan.targets), target_desc, filters, report, "target",
                                 skip_unreadable)
-    sizes = {t: (int(target_desc.width[t]), int(target_desc.height[t])) for t in kept_targets}
+    sizes = {t: (int(target_desc.width[t]), int(target_desc.height[t]), target_desc.sha256[t]) for t in kept_targets}
     results: dict[int, object] = {}
     if not top_k:
         return results, sizes
@@ -334,7 +337,8 @@ def _rank_global(plan: _Plan, images: Path, settings: FeatureSettings, top_k: in
             if (neighbours[q] < 0).any():
                 results[t] = _SHORT
             else:
-                results[t] = [(pool_entries[candidates[c]], d) for c, d in zip(neighbours[q], distances[q])]
+                results[t] = [(pool_entries[candidates[c]], d, description.sha256[p_union[candidates[c]]])
+                              for c, d in zip(neighbours[q], distances[q])]
     return results, sizes
 
 
@@ -350,7 +354,7 @@ def _rank_he2018(plan: _Plan, images: Path, extractor, top_k: int, filters: Filt
     for t, entry in enumerate(plan.targets):
         targets_by_class[entry.group].append(t)
     results: dict[int, object] = {}
-    sizes: dict[int, tuple[int, int]] = {}
+    sizes: dict[int, tuple[int, int, str]] = {}  # target -> (width, height, SHA-256)
     for wnid in tqdm(sorted(targets_by_class), desc="retrieving (he2018)", unit="class", disable=not progress):
         chosen_all = targets_by_class[wnid]
         pool_indices = plan.pool_by_class.get(wnid, [])
@@ -364,7 +368,7 @@ def _rank_he2018(plan: _Plan, images: Path, extractor, top_k: int, filters: Filt
         kept_t = kept_entries(Collection(images, target_entries), target_desc, filters, report, "target",
                               skip_unreadable)
         for k in kept_t:
-            sizes[chosen_all[k]] = (int(target_desc.width[k]), int(target_desc.height[k]))
+            sizes[chosen_all[k]] = (int(target_desc.width[k]), int(target_desc.height[k]), target_desc.sha256[k])
         pool_desc = _subset(description, p_union, pool_entries)
         if pool_entries:
             kept_p = kept_entries(Collection(plan.pool.root, pool_entries), pool_desc, filters, report, "pool",
@@ -391,7 +395,8 @@ def _rank_he2018(plan: _Plan, images: Path, extractor, top_k: int, filters: Filt
             if (neighbours[q] < 0).any():
                 results[t] = _SHORT
             else:
-                results[t] = [(pool_entries[kept_p[c]], d) for c, d in zip(neighbours[q], scores[q])]
+                results[t] = [(pool_entries[kept_p[c]], d, pool_desc.sha256[kept_p[c]])
+                              for c, d in zip(neighbours[q], scores[q])]
     return results, sizes
 
 

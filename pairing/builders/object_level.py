@@ -14,6 +14,7 @@ import json
 import os
 from collections import defaultdict
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -21,10 +22,14 @@ from bench.core.coco import decode_mask, decode_rle, encode_mask
 from bench.core.errors import ColorbenchError
 from bench.core.synthetic import DEFAULT_RECIPE, SyntheticRecipe, derive_tps_seed, warp_mask
 
+from ..assemble import finish_split, new_meta, same_class_row, synthetic_row, target_fields
 from ..collection import FilterSettings, coco_collection
-from ..features import FeatureSettings, describe
-from ..split import Split, finish_split, new_meta
+from ..describe import FeatureSettings, describe
+from ..registry import register_builder
 from .common import Report, kept_entries, seeded_subset
+
+if TYPE_CHECKING:
+    from bench.core.splits import Split
 
 __all__ = ["build_object_level", "MIN_AREA"]
 
@@ -41,6 +46,10 @@ class _Object:
     rle: str
 
 
+@register_builder("object-level", level="object", description=(
+    "MSA's object-level split: per COCO category, non-crowd objects whose DECODED mask covers more than --min-area "
+    "(0.30) of the image; --refs (3) same-category objects from other images plus --synthetic (2) TPS references "
+    "(mask warped alike)"))
 def build_object_level(images: str | os.PathLike, annotations: str | os.PathLike, num_targets: int | None = None,
                        refs: int = 3, synthetic: int = 2, min_area: float = MIN_AREA,
                        filters: FilterSettings = FilterSettings(), recipe: SyntheticRecipe = DEFAULT_RECIPE,
@@ -69,34 +78,25 @@ def build_object_level(images: str | os.PathLike, annotations: str | os.PathLike
         others = [o for o in by_category[target.category_id] if o.entry_index != target.entry_index]
         name = collection.coco.cats.get(target.category_id, {}).get("name", str(target.category_id))
         if len(others) < refs:
-            report.add(f"targets skipped: category '{name}' has too few qualifying objects in other images for --refs {refs}",
+            report.add(f"targets skipped: category '{name}' has too few qualifying objects in other images for "
+                       f"--refs {refs}",
                        f"{entry.image_id}/{target.ann_id}")
             continue
-        base = {"level": "object", "target_id": entry.image_id, "target_path": entry.path,
-                "target_width": int(description.width[target.entry_index]),
-                "target_height": int(description.height[target.entry_index]),
-                "target_sha256": description.sha256[target.entry_index],
-                "category_id": target.category_id, "label": entry.label, "target_ann_id": target.ann_id,
-                "target_mask": target.rle}
-        stem = f"{entry.image_id}-a{target.ann_id}"
+        index = target.entry_index
+        fields = target_fields("object", entry.image_id, entry.path, description.width[index],
+                               description.height[index], description.sha256[index], category_id=target.category_id,
+                               label=entry.label, ann_id=target.ann_id, mask=target.rle)
         picks = np.random.default_rng(derive_tps_seed(seed, "refs", target.ann_id)).choice(len(others), refs,
                                                                                            replace=False)
         for rank, pick in enumerate(picks, start=1):
             ref = others[pick]
             ref_entry = collection.entries[ref.entry_index]
-            rows.append({**base, "pair_id": f"{stem}-r{rank}", "reference_id": ref_entry.image_id,
-                         "reference_path": ref_entry.path, "reference_sha256": description.sha256[ref.entry_index],
-                         "reference_kind": "same-class", "rank": rank,
-                         "distance": float("nan"), "reference_ann_id": ref.ann_id, "reference_mask": ref.rle})
-        mask = None
+            rows.append(same_class_row(fields, rank, ref_entry.image_id, ref_entry.path,
+                                       description.sha256[ref.entry_index], ann_id=ref.ann_id, mask=ref.rle))
+        mask = decode_rle(target.rle) if synthetic else None
         for n in range(1, synthetic + 1):
-            if mask is None:
-                mask = decode_rle(target.rle)
             tps_seed = derive_tps_seed(seed, entry.image_id, target.ann_id, n)
-            rows.append({**base, "pair_id": f"{stem}-s{n}", "reference_id": entry.image_id, "reference_path": "",
-                         "reference_sha256": description.sha256[target.entry_index], "reference_kind": "synthetic", "rank": n, "distance": float("nan"), "tps_seed": tps_seed,
-                         "reference_ann_id": target.ann_id,
-                         "reference_mask": json.dumps(encode_mask(warp_mask(mask, tps_seed, recipe)))})
+            rows.append(synthetic_row(fields, n, tps_seed, json.dumps(encode_mask(warp_mask(mask, tps_seed, recipe)))))
     if not rows:
         raise ColorbenchError(f"the object-level split would be empty ({report.summary()}); lower --refs or "
                               f"--min-area, or use a larger annotation set")

@@ -1,5 +1,7 @@
 """Running baselines on splits: files, sizes, resume, bad input, and what the scorer makes of them."""
 
+import json
+
 import numpy as np
 import pytest
 from skimage.metrics import structural_similarity
@@ -33,7 +35,7 @@ def test_every_pair_gets_an_output_at_the_target_size(image_split, tmp_path):
     for row in split.table.itertuples():
         image = read_rgb(tmp_path / "out" / f"{row.pair_id}.png")
         assert image.shape == (row.target_height, row.target_width, 3)
-    assert (tmp_path / "out" / "baseline.json").is_file()
+    assert json.loads((tmp_path / "out" / "method.json").read_text())["method"] == "reinhard"
 
 
 def test_oracle_scores_perfectly(object_split, tmp_path):
@@ -135,7 +137,8 @@ def test_cli_runs_and_reports_bad_input(image_split, tmp_path, cli):
 def test_a_baseline_returning_the_wrong_image_is_named(image_split, tmp_path, monkeypatch):
     import baselines.registry as registry
 
-    monkeypatch.setitem(registry._REGISTRY, "half", registry.BaselineSpec(
-        "half", lambda pair, rng: pair.target_gray[::2], (), "returns half the rows"))
-    with pytest.raises(ColorbenchError, match=r"baseline half returned uint8 \(\d+, \d+, 3\) for pair .*expected uint8"):
+    half = registry.BaselineSpec("half", lambda pair, rng: pair.target_gray[::2], (), "returns half the rows")
+    with registry.BASELINES.override("half", half), \
+            pytest.raises(ColorbenchError, match=r"baseline half returned uint8 \(\d+, \d+, 3\) for pair .*expected "
+                                                 r"uint8"):
         run_baseline("half", image_split[1], tmp_path / "out", workers=0, progress=False)

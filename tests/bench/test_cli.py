@@ -6,11 +6,9 @@ import pytest
 
 from bench.cli import COMMAND_ORDER, build_parser, main
 from bench.testing import write_random_weights
+from tests.helpers import run_colorbench as run_cli
 
 SUBCOMMANDS = ("demo", "pairs", "materialize", "baseline", "score", "leaderboard", "colorize", "train", "weights")
-
-
-from tests.helpers import run_colorbench as run_cli
 
 
 def test_every_subcommand_is_registered_in_loop_order():
@@ -103,7 +101,8 @@ def test_corrupt_image_is_one_line_error_naming_it(tmp_path):
 
 def test_corrupt_annotation_file_is_one_line_error(tmp_path):
     (tmp_path / "bad.json").write_text("{not json")
-    result = run_cli("demo", "--images", str(tmp_path), "--annotations", str(tmp_path / "bad.json"), "--out", str(tmp_path / "o"))
+    result = run_cli("demo", "--images", str(tmp_path), "--annotations", str(tmp_path / "bad.json"), "--out",
+                     str(tmp_path / "o"))
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "bad.json" in result.stderr and "not valid JSON" in result.stderr
 
@@ -143,3 +142,20 @@ def test_every_command_checks_its_output_path_before_working(command, wants, sav
     message = "is a file; it must be a folder" if wants == "folder" else "is a folder; it must be a file path"
     assert_one_line_error(result, str(taken), message)
     assert [p.name for p in tmp_path.iterdir()] == [taken.name]
+
+
+HEAVY = ("torch", "kornia", "pandas", "skimage")
+
+
+@pytest.mark.parametrize("argv", [None, ["--help"], ["weights", "list"]] + [[name, "--help"] for name in SUBCOMMANDS])
+def test_the_parser_help_and_weights_list_import_no_heavy_library(argv):
+    """``colorbench --help``, ``COMMAND --help`` and ``weights list`` stay fast: no torch, kornia,
+    pandas or scikit-image is imported (checked in a fresh interpreter)."""
+    import subprocess
+    import sys
+
+    run = "build_parser()" if argv is None else f"main({argv!r})"
+    code = ("import sys\nfrom bench.cli import build_parser, main\ntry:\n    " + run
+            + "\nexcept SystemExit:\n    pass\n" + f"print('HEAVY', sorted(m for m in {HEAVY!r} if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert "HEAVY []" in result.stdout, result.stdout[-500:] + result.stderr[-2000:]

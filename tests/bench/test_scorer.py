@@ -2,6 +2,8 @@
 
 import json
 import shutil
+from contextlib import ExitStack, contextmanager
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -13,8 +15,8 @@ import bench.scorer as scorer_module
 from bench import compare, score
 from bench.core.errors import ColorbenchError, ImageReadError
 from bench.core.images import read_rgb, write_png
+from bench.metrics.registry import METRICS, MetricSpec, get_metric
 from bench.pairs_io import bbox_of
-from bench.registry import MetricSpec
 from bench.score_state import Checkpoint, ScoreState
 from pairing import build_image_level, build_object_level
 from tests.helpers import assert_one_line_error
@@ -182,6 +184,28 @@ class _Interrupt(Exception):
     pass
 
 
+@contextmanager
+def interrupted_ssim(after: int):
+    """ssim raising _Interrupt on its ``after``-th batch (where a kill would stop a run); yields the
+    call counter."""
+    real = get_metric("ssim")
+    calls = {"n": 0}
+
+    def factory(config, device):
+        inner = real.factory(config, device)
+
+        def metric(batch):
+            calls["n"] += 1
+            if calls["n"] == after:
+                raise _Interrupt
+            return inner(batch)
+
+        return metric
+
+    with METRICS.override("ssim", replace(real, factory=factory)):
+        yield calls
+
+
 def test_resume_loses_and_duplicates_nothing(image_split, tmp_path, monkeypatch):
     split, path = image_split
     pred = write_outputs(split, tmp_path / "p", shifted)
@@ -189,25 +213,9 @@ def test_resume_loses_and_duplicates_nothing(image_split, tmp_path, monkeypatch)
     monkeypatch.setenv("COLORBENCH_CACHE", str(tmp_path / "cache-full"))
     full = score(path, pred, metrics=metrics, workers=0, progress=False, batch_size=2)
     monkeypatch.setenv("COLORBENCH_CACHE", str(tmp_path / "cache"))
-    calls = {"n": 0}
-    real_ssim = scorer_module.get_metric("ssim")
-
-    def flaky_factory(config, device):
-        inner = real_ssim.factory(config, device)
-
-        def metric(batch):
-            calls["n"] += 1
-            if calls["n"] == 3:
-                raise _Interrupt
-            return inner(batch)
-
-        return metric
-
     monkeypatch.setattr(scorer_module, "CHECKPOINT_SECONDS", 0.0)
-    monkeypatch.setitem(scorer_module.get_metric.__globals__["_REGISTRY"], "ssim",
-                        MetricSpec(**{**real_ssim.__dict__, "factory": flaky_factory}))
     out = tmp_path / "out"
-    with pytest.raises(_Interrupt):
+    with interrupted_ssim(after=3) as calls, pytest.raises(_Interrupt):
         score(path, pred, metrics=metrics, out_dir=out, workers=0, progress=False, batch_size=2)
     assert (out / ".partial" / "run.json").is_file() and not (out / "summary.json").exists()
     done_before = sum(len(np.load(shard)["pairs"]) for shard in (out / ".partial").glob("shard-*.npz"))
@@ -248,7 +256,7 @@ class _CountingSetMetric:
         return {"value": float(np.abs(pred.mean(0) - gt.mean(0)).sum())}
 
 
-def test_ground_truth_features_are_cached_per_split(image_split, tmp_path, monkeypatch):
+def test_ground_truth_features_are_cached_per_split(image_split, tmp_path, request):
     split, path = image_split
     extracted = []
 
@@ -257,9 +265,10 @@ def test_ground_truth_features_are_cached_per_split(image_split, tmp_path, monke
             extracted.append(len(images))
             return super().extract(images)
 
-    spec = MetricSpec("counting_set", "distribution", False, ("gt",), (), "per_set", "a test", Counting,
-                      features="counting")
-    monkeypatch.setitem(scorer_module.get_metric.__globals__["_REGISTRY"], "counting_set", spec)
+    spec = MetricSpec("counting_set", False, ("gt",), (), "per_set", "a test", Counting, features="counting")
+    stack = ExitStack()
+    stack.enter_context(METRICS.override("counting_set", spec))
+    request.addfinalizer(stack.close)
     first = score(path, write_outputs(split, tmp_path / "a", shifted), metrics=["counting_set"], workers=0,
                   progress=False)
     n = len(split.table)
@@ -356,26 +365,9 @@ def test_cli_missing_network_named_when_asked_skipped_by_default(image_split, tm
 
 def _interrupted_run(path, pred, out, monkeypatch, metrics=("ssim", "psnr")):
     """Score into ``out`` and stop after the first checkpoint (as a kill -9 would)."""
-    real_ssim = scorer_module.get_metric("ssim")
-    calls = {"n": 0}
-
-    def flaky_factory(config, device):
-        inner = real_ssim.factory(config, device)
-
-        def metric(batch):
-            calls["n"] += 1
-            if calls["n"] == 3:
-                raise _Interrupt
-            return inner(batch)
-
-        return metric
-
-    with monkeypatch.context() as patch:
+    with monkeypatch.context() as patch, interrupted_ssim(after=3), pytest.raises(_Interrupt):
         patch.setattr(scorer_module, "CHECKPOINT_SECONDS", 0.0)
-        patch.setitem(scorer_module.get_metric.__globals__["_REGISTRY"], "ssim",
-                      MetricSpec(**{**real_ssim.__dict__, "factory": flaky_factory}))
-        with pytest.raises(_Interrupt):
-            score(path, pred, metrics=list(metrics), out_dir=out, workers=0, progress=False, batch_size=1)
+        score(path, pred, metrics=list(metrics), out_dir=out, workers=0, progress=False, batch_size=1)
     assert list((out / ".partial").glob("shard-*.npz")), "no checkpoint was written"
 
 
@@ -456,26 +448,9 @@ def test_a_split_of_many_sizes_checkpoints_as_it_goes(many_sizes_split, tmp_path
     assert split.table[["target_width", "target_height"]].drop_duplicates().shape[0] == len(split.table)
     pred = write_outputs(split, tmp_path / "p", shifted)
     out = tmp_path / "out"
-    real_ssim = scorer_module.get_metric("ssim")
-    calls = {"n": 0}
-
-    def flaky_factory(config, device):
-        inner = real_ssim.factory(config, device)
-
-        def metric(batch):
-            calls["n"] += 1
-            if calls["n"] == 8:
-                raise _Interrupt
-            return inner(batch)
-
-        return metric
-
     monkeypatch.setattr(scorer_module, "CHECKPOINT_SECONDS", 0.0)
-    with monkeypatch.context() as patch:
-        patch.setitem(scorer_module.get_metric.__globals__["_REGISTRY"], "ssim",
-                      MetricSpec(**{**real_ssim.__dict__, "factory": flaky_factory}))
-        with pytest.raises(_Interrupt):
-            score(path, pred, metrics=["ssim", "psnr"], out_dir=out, workers=0, progress=False)
+    with interrupted_ssim(after=8), pytest.raises(_Interrupt):
+        score(path, pred, metrics=["ssim", "psnr"], out_dir=out, workers=0, progress=False)
     saved = sum(len(np.load(shard)["pairs"]) for shard in (out / ".partial").glob("shard-*.npz"))
     assert saved == 7  # every pair finished before the interruption is in the checkpoint
     resumed = score(path, pred, metrics=["ssim", "psnr"], out_dir=out, workers=0, progress=False, resume=True)

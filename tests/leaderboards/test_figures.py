@@ -29,7 +29,8 @@ def test_chart_and_grid_are_written(scored, tmp_path):
     split, _, summaries = scored
     pair_ids = split.table["pair_id"].tolist()[:2]
     files = make_leaderboard(summaries, tmp_path / "board.html", "html", grid=pair_ids)
-    assert files.table.read_text().startswith("<table>")
+    page = files.table.read_text()
+    assert page.startswith("<!DOCTYPE html>") and page.count("data:image/png;base64,") == 2  # chart and grid inline
     chart = np.asarray(Image.open(files.chart))
     grid = np.asarray(Image.open(files.grid))
     assert chart.shape[0] > 200 and chart.std() > 10
@@ -63,5 +64,6 @@ def test_grid_needs_a_recorded_split_and_readable_outputs(scored, tmp_path):
     (pred / f"{pid}.png").write_bytes(b"not a png")
     broken = Result(results[0].path, {**results[0].summary, "meta": {**results[0].summary["meta"],
                                                                         "pred_dir": str(pred)}})
-    with pytest.raises(ColorbenchError, match=re.escape(f"output {pred / pid}.png of gray cannot be read for the grid")):
+    message = re.escape(f"output {pred / pid}.png of gray cannot be read for the grid")
+    with pytest.raises(ColorbenchError, match=message):
         make_leaderboard([broken], tmp_path / "b.md", grid=[pid])

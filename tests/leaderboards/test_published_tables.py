@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from bench.core.errors import ColorbenchError
-from bench.registry import list_metrics
+from bench.metrics.registry import list_metrics
 from leaderboards.published_tables import DIRECTIONS, PublishedTable, list_published, load_index, load_published
 
 PAPERS = Path(__file__).resolve().parents[2].parent / "shared" / "papers"

@@ -61,9 +61,15 @@ def test_best_per_column_honours_direction_and_ties(three):
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_every_format_renders_values_bold_and_notes(three, fmt):
     text = render(build_leaderboard([load_result(p) for p in three]), fmt)
-    bold = {"md": "**1.0000**", "latex": r"\textbf{1.0000}", "html": "<b>1.0000</b>", "csv": None}[fmt]
+    bold = {"md": "**1.0000**", "latex": r"\textbf{1.0000}", "html": '">1.0000<', "csv": None}[fmt]
     assert "reinhard" in text and ("0.86," if fmt == "csv" else "0.8600") in text
-    if bold:
+    if fmt == "html":  # bold is a class on the cell: count the best cells by their values
+        import re
+
+        best = re.findall(r'<td class="best" data-value="[^"]*">([^<]*)<', text)
+        assert sorted(best) == ["0.2100", "0.2100", "1.0000", "inf"]
+        assert "0.8100" in text and "0.8100" not in best
+    elif bold:
         assert bold in text
         assert text.count(bold.replace("1.0000", "0.2100")) == 2  # the lpips tie
         assert "0.8100" in text and bold.replace("1.0000", "0.8100") not in text  # gray is not bold
@@ -97,7 +103,8 @@ def test_a_mixed_split_is_flagged_and_never_ranked_across(tmp_path):
 
 
 def test_other_metric_settings_on_the_same_split_are_flagged(tmp_path):
-    paths = write(tmp_path, summary("a", 0.8, 0.3, 20.0), summary("b", 0.9, 0.2, 21.0, config={**CONFIG, "his_bins": 11}))
+    paths = write(tmp_path, summary("a", 0.8, 0.3, 20.0),
+                  summary("b", 0.9, 0.2, 21.0, config={**CONFIG, "his_bins": 11}))
     board = build_leaderboard([load_result(p) for p in paths])
     assert board.mixed and any("his_bins: 21 vs 11" in flag for flag in board.flags)
 
@@ -196,3 +203,58 @@ def test_cli_names_the_bad_field(three, tmp_path, cli):
                           "metrics.ssim.ci95")
     (tmp_path / "folder").mkdir()
     assert_one_line_error(cli("leaderboard", *three[1:], "--out", tmp_path / "folder"), "is a folder")
+
+
+def test_html_is_a_self_contained_page(tmp_path):
+    """Doctype and charset, embedded style and sorting script, a captioned table per group (measured first, the
+    paper's rows in their own marked table), best bold, intervals muted, values escaped, figures inline, and no
+    request to anything outside the file."""
+    import re
+    from html.parser import HTMLParser
+
+    from leaderboards.make import make_leaderboard
+
+    paths = write(tmp_path, summary("gray", 0.81, 0.30, 20.0), summary("<b>evil</b> & co", 0.86, 0.21, 24.0))
+    files = make_leaderboard(paths, tmp_path / "board.html", fmt="html", published="msa-table3")
+    page = files.table.read_text()
+    assert page.startswith("<!DOCTYPE html>") and '<meta charset="utf-8">' in page
+    assert "<style>" in page and "<script>" in page and "aria-sort" in page
+
+    class Tables(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.tables, self.captions, self.sources, self.text = [], [], [], []
+            self._caption = False
+
+        def handle_starttag(self, tag, attrs):
+            attrs = dict(attrs)
+            if tag == "table":
+                self.tables.append(attrs.get("class", ""))
+            self._caption = tag == "caption"
+            for name in ("src", "href"):
+                if name in attrs:
+                    self.sources.append(attrs[name])
+
+        def handle_endtag(self, tag):
+            self._caption = False
+
+        def handle_data(self, data):
+            if self._caption:
+                self.captions.append(data)
+            self.text.append(data)
+
+    parsed = Tables()
+    parsed.feed(page)
+    assert parsed.tables == ["board measured", "board quoted"]
+    assert parsed.captions[0].startswith("Group A: split split-a, image level, n = 10 pairs")
+    assert "quoted from the paper" in parsed.captions[1] and "MSA Table III" in parsed.captions[1]
+    assert all(source.startswith("data:image/png;base64,") for source in parsed.sources) and parsed.sources
+    assert "<b>evil</b> & co" in "".join(parsed.text) and "<b>evil</b>" not in page  # escaped, shown as text
+    assert re.search(r'<td class="best" data-value="0.86">0.8600<span class="ci">\[0.8500, 0.8700\]</span></td>',
+                     page)
+    assert "split split-a, image level, n = 10 pairs" in files.board.title
+
+
+def test_chart_title_names_the_split_level_and_n(three):
+    board = build_leaderboard([load_result(p) for p in three])
+    assert board.title == "split split-a, image level, n = 10 pairs"

@@ -43,10 +43,12 @@ def test_option_that_does_not_apply_is_refused(cli, tiny_coco, tmp_path):
 def test_corrupt_annotation_file(cli, tiny_coco, tmp_path):
     bad = tmp_path / "instances.json"
     bad.write_text('{"images": [')
-    result = cli("pairs", "object-level", "--images", tiny_coco[0], "--annotations", bad, "--out", tmp_path / "x.parquet")
+    result = cli("pairs", "object-level", "--images", tiny_coco[0], "--annotations", bad, "--out",
+                 tmp_path / "x.parquet")
     assert_one_line_error(result, str(bad), "not valid JSON")
     bad.write_text('{"images": []}')
-    result = cli("pairs", "object-level", "--images", tiny_coco[0], "--annotations", bad, "--out", tmp_path / "x.parquet")
+    result = cli("pairs", "object-level", "--images", tiny_coco[0], "--annotations", bad, "--out",
+                 tmp_path / "x.parquet")
     assert_one_line_error(result, "not in COCO format")
     assert not (tmp_path / "x.parquet").exists()
 

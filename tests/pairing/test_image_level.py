@@ -7,7 +7,7 @@ import pytest
 from bench.core.errors import ColorbenchError, MissingWeightsError
 from pairing import FilterSettings, build_folder, build_image_level
 from pairing.collection import folder_collection
-from pairing.features import FeatureSettings, describe
+from pairing.describe import FeatureSettings, describe
 
 
 def build(images, **options):
@@ -38,8 +38,9 @@ def test_ranking_is_exact_l2_on_the_descriptors(tiny_coco):
     kept = [i for i, e in enumerate(folder.entries) if e.image_id not in ("gray", "small", "mono")]
     for target_id, rows in split.table.groupby("target_id"):
         t = index[target_id]
-        distances = {folder.entries[p].image_id: float(np.linalg.norm(description.features[t].astype(np.float64)
-                                                                      - description.features[p])) for p in kept if p != t}
+        query = description.features[t].astype(np.float64)
+        distances = {folder.entries[p].image_id: float(np.linalg.norm(query - description.features[p]))
+                     for p in kept if p != t}
         expected = sorted(distances, key=lambda k: (round(distances[k], 6), k))[:2]
         assert rows.reference_id.tolist() == expected
         np.testing.assert_allclose(rows.distance.to_numpy(), [distances[k] for k in expected], rtol=1e-5)
@@ -122,7 +123,7 @@ def test_missing_vgg19_names_the_file(tiny_coco, tmp_path, monkeypatch):
 def test_features_are_cached_by_content(tiny_coco, monkeypatch):
     images, _, _ = tiny_coco
     first = build(images, top_k=2, synthetic=1)
-    import pairing.features as features
+    import pairing.describe as features
 
     def no_decoding(*args, **kwargs):
         raise AssertionError("a cached collection must not be decoded again")

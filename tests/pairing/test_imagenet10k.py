@@ -15,11 +15,11 @@ import pytest
 from PIL import Image, ImageDraw
 
 from bench.core.errors import ColorbenchError, ImageReadError
+from bench.core.splits import load_split
 from bench.core.synthetic import derive_tps_seed
 from pairing.builders.imagenet10k import build_imagenet10k, parse_image_list
 from pairing.collection import Collection, FilterSettings, ImageEntry
 from pairing.he2018 import HeExtractor, cell_histograms, describe_he2018, local_scores
-from pairing.split import load_split
 
 CTEST10K = Path("/work/shared/data/imagenet-lists/ctest10k.txt")
 
@@ -318,3 +318,30 @@ def test_cli_builds_with_the_list(fake, cli, tmp_path):
     split = load_split(out)
     assert split.meta["builder"] == "imagenet10k" and split.table.label.notna().all()
     assert split.table.equals(_build(fake, features="histogram", filters=FilterSettings(min_size=64)).table)
+
+
+@pytest.mark.parametrize("ranking", ["vgg19", "he2018"])
+def test_every_row_records_its_images_checksums_and_a_changed_image_is_refused(fake, random_weights, tmp_path,
+                                                                               ranking):
+    """imagenet10k rows carry target_sha256 / reference_sha256 like every split, so the scorer and the
+    baselines check the images they read against the split."""
+    import hashlib
+    import shutil
+
+    from baselines.run import run_baseline
+
+    random_weights("vgg19")
+    copy = tmp_path / "imagenet"
+    shutil.copytree(fake, copy)
+    split = _build(copy, images=copy / "val", pool_images=copy / "train", list_file=copy / "list.txt",
+                   ranking=ranking, synthetic=1)
+    for row in split.table.itertuples():
+        assert row.target_sha256 == hashlib.sha256((copy / "val" / row.target_path).read_bytes()).hexdigest()
+        reference = copy / "train" / row.reference_path if row.reference_kind == "retrieved" else \
+            copy / "val" / row.target_path
+        assert row.reference_sha256 == hashlib.sha256(reference.read_bytes()).hexdigest()
+    assert set(split.table["reference_kind"]) == {"retrieved", "synthetic"}
+    changed = split.table[split.table["reference_kind"] == "retrieved"].iloc[0]
+    (copy / "train" / changed.reference_path).write_bytes(_photo(4242))
+    with pytest.raises(ColorbenchError, match=rf"{changed.reference_path}.* changed since the split was built"):
+        run_baseline("reinhard", split, tmp_path / "out", workers=0, progress=False)

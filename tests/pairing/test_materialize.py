@@ -25,7 +25,8 @@ def test_image_level_round_trip(image_split, tiny_coco, tmp_path):
     for row in image_split.table.itertuples():
         original = read_rgb(tiny_coco[0] / row.target_path)
         np.testing.assert_array_equal(read_rgb(tmp_path / "out" / "gt" / f"{row.pair_id}.png"), original)
-        np.testing.assert_array_equal(read_rgb(tmp_path / "out" / "targets" / f"{row.pair_id}.png"), rgb_to_gray(original))
+        target = read_rgb(tmp_path / "out" / "targets" / f"{row.pair_id}.png")
+        np.testing.assert_array_equal(target, rgb_to_gray(original))
         reference = read_rgb(tmp_path / "out" / "references" / f"{row.pair_id}.png")
         if row.reference_kind == "synthetic":
             np.testing.assert_array_equal(reference, render_synthetic(original, int(row.tps_seed)))

@@ -25,7 +25,8 @@ def _write_png16(path, array: np.ndarray) -> None:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
     header = struct.pack(">IIBBBBB", width, height, 16, colour_type, 0, 0, 0)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw))
+                     + chunk(b"IEND", b""))
 
 
 def test_rgb_png_is_read_exactly(tmp_path):
@@ -49,7 +50,8 @@ def test_bilevel_image(tmp_path):
 def test_16bit_gray_keeps_high_byte(tmp_path):
     gray16 = RNG.integers(0, 65536, (9, 11), dtype=np.uint16)
     _write_png16(tmp_path / "g16.png", gray16)
-    np.testing.assert_array_equal(read_rgb(tmp_path / "g16.png"), np.repeat((gray16 >> 8).astype(np.uint8)[..., None], 3, -1))
+    expected = np.repeat((gray16 >> 8).astype(np.uint8)[..., None], 3, -1)
+    np.testing.assert_array_equal(read_rgb(tmp_path / "g16.png"), expected)
 
 
 def test_16bit_rgb_keeps_high_byte(tmp_path):

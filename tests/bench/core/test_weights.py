@@ -50,8 +50,7 @@ def test_missing_file_offline_names_file_url_and_folder(monkeypatch, tmp_path):
 def test_failed_download_is_reported_not_raised_raw(monkeypatch, tmp_path):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
     spec = W.WeightSpec("fake", "fake-12345678.pth", (tmp_path / "nowhere.pth").as_uri(), "torchvision", "a test")
-    monkeypatch.setitem(W.WEIGHTS, "fake", spec)
-    with pytest.raises(MissingWeightsError, match="download failed"):
+    with W.WEIGHTS.override("fake", spec), pytest.raises(MissingWeightsError, match="download failed"):
         W.ensure_weights("fake", offline=False)
     assert not any((tmp_path / "hub" / "checkpoints").iterdir())  # no partial file left
 
@@ -63,13 +62,12 @@ def test_download_checks_the_hash(monkeypatch, tmp_path):
     digest = hashlib.sha256(b"weights").hexdigest()
     good = W.WeightSpec("good", f"good-{digest[:8]}.pth", source.as_uri(), "torchvision", "a test", sha256=digest)
     bad = W.WeightSpec("bad", "bad-00000000.pth", source.as_uri(), "torchvision", "a test")
-    monkeypatch.setitem(W.WEIGHTS, "good", good)
-    monkeypatch.setitem(W.WEIGHTS, "bad", bad)
-    assert W.ensure_weights("good", offline=False).read_bytes() == b"weights"
-    assert W.verify_weights("good") == ("ok", digest)
-    with pytest.raises(MissingWeightsError, match="does not match"):
-        W.ensure_weights("bad", offline=False)
-    assert not W.is_present("bad")
+    with W.WEIGHTS.override("good", good), W.WEIGHTS.override("bad", bad):
+        assert W.ensure_weights("good", offline=False).read_bytes() == b"weights"
+        assert W.verify_weights("good") == ("ok", digest)
+        with pytest.raises(MissingWeightsError, match="does not match"):
+            W.ensure_weights("bad", offline=False)
+        assert not W.is_present("bad")
 
 
 def test_verify_reports_mismatch_for_random_stand_ins(random_weights):
@@ -79,7 +77,8 @@ def test_verify_reports_mismatch_for_random_stand_ins(random_weights):
 
 
 def test_verify_reports_missing(empty_torch_home):
-    assert W.verify_weights("resnet101") == ("missing", str(empty_torch_home / "hub" / "checkpoints" / "resnet101-63fe2227.pth"))
+    expected = str(empty_torch_home / "hub" / "checkpoints" / "resnet101-63fe2227.pth")
+    assert W.verify_weights("resnet101") == ("missing", expected)
 
 
 def test_offline_switch(monkeypatch):

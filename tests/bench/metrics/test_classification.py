@@ -21,7 +21,7 @@ from bench.metrics.classification import (
     top5_metric,
     topk_hits,
 )
-from bench.registry import get_metric
+from bench.metrics.registry import get_metric
 from bench.testing import calibration_batch
 
 CONFIG = ScoreConfig()
@@ -124,9 +124,10 @@ def test_missing_weights_is_one_line(empty_torch_home):
         top1_metric(CONFIG, "cpu")
 
 
-@pytest.mark.parametrize("name", ["top1", "top5"])
-def test_spec(name):
-    spec = get_metric(name)
-    assert (spec.kind, spec.higher_is_better, spec.needs, spec.networks, spec.output) == \
-        ("classification", True, ("label",), ("resnet101",), "per_image")
-    assert "IMAGENET1K_V1" in spec.matches and spec.description
+def test_through_the_tensor_api_equals_torchvision(metrics, images, reference_logits, build_offline):
+    from bench import create_metric
+
+    top5 = build_offline(["resnet101"], lambda: create_metric("top5"))
+    labels = reference_logits.argsort(dim=1, descending=True)[:, 3]  # each image's 4th class: a top-5 hit
+    assert top5(pred=images, label=labels).tolist() == [1.0, 1.0, 1.0]
+    assert top5(pred=images.float() / 255, label=labels).tolist() == [1.0, 1.0, 1.0]

@@ -4,11 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from bench.config import ScoreConfig
-from bench.metrics.base import Batch
 from bench.metrics.colorfulness import colorfulness, colorfulness_diff
-from bench.registry import get_metric
-from tests.helpers import colour_image
+from tests.helpers import hwc, photo_batch
 
 
 def _published_colorfulness(image: np.ndarray) -> float:
@@ -19,21 +16,12 @@ def _published_colorfulness(image: np.ndarray) -> float:
     return float(np.sqrt(np.std(rg) ** 2 + np.std(yb) ** 2) + 0.3 * np.sqrt(np.mean(rg) ** 2 + np.mean(yb) ** 2))
 
 
-def _images(count: int, height: int, width: int, seed: int = 0) -> torch.Tensor:
-    images = np.stack([colour_image(seed + i, width, height) for i in range(count)])
-    return torch.from_numpy(images).permute(0, 3, 1, 2).contiguous()
-
-
-def _hwc(image: torch.Tensor) -> np.ndarray:
-    return image.permute(1, 2, 0).numpy()
-
-
 @pytest.mark.parametrize("height, width", [(1, 1), (23, 17), (48, 64)])
 def test_matches_published_formula(height, width):
-    images = _images(4, height, width)
+    images = photo_batch(4, height, width)
     values = colorfulness(images)
     assert values.shape == (4,) and values.dtype == torch.float64
-    expected = [_published_colorfulness(_hwc(x)) for x in images]
+    expected = [_published_colorfulness(hwc(x)) for x in images]
     np.testing.assert_allclose(values.numpy(), expected, rtol=1e-12, atol=1e-12)
 
 
@@ -52,8 +40,8 @@ def test_known_values():
 
 
 def test_diff_matches_published_formula_and_properties():
-    pred, gt = _images(3, 20, 30, seed=0), _images(3, 20, 30, seed=10)
-    expected = [abs(_published_colorfulness(_hwc(p)) - _published_colorfulness(_hwc(g))) for p, g in zip(pred, gt)]
+    pred, gt = photo_batch(3, 20, 30, seed=0), photo_batch(3, 20, 30, seed=10)
+    expected = [abs(_published_colorfulness(hwc(p)) - _published_colorfulness(hwc(g))) for p, g in zip(pred, gt)]
     values = colorfulness_diff(pred, gt)
     assert values.shape == (3,) and values.dtype == torch.float64
     np.testing.assert_allclose(values.numpy(), expected, rtol=1e-12, atol=1e-12)
@@ -65,7 +53,7 @@ def test_diff_matches_published_formula_and_properties():
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
 def test_gpu_equals_cpu():
-    pred, gt = _images(2, 33, 47, seed=0), _images(2, 33, 47, seed=5)
+    pred, gt = photo_batch(2, 33, 47, seed=0), photo_batch(2, 33, 47, seed=5)
     on_gpu = colorfulness_diff(pred.cuda(), gt.cuda()).cpu()
     assert torch.allclose(on_gpu, colorfulness_diff(pred, gt), rtol=0, atol=1e-9)
 
@@ -88,16 +76,10 @@ def test_diff_needs_equal_batch_sizes():
         colorfulness_diff(torch.zeros(1, 3, 8, 8, dtype=torch.uint8), torch.zeros(2, 3, 8, 8, dtype=torch.uint8))
 
 
-def test_registered_specs():
-    pred, gt = _images(2, 12, 14, seed=0), _images(2, 12, 14, seed=3)
-    spec = get_metric("colorfulness")
-    assert (spec.kind, spec.higher_is_better, spec.needs, spec.networks, spec.output) == (
-        "no_reference", True, (), (), "per_image")
-    assert "Hasler" in spec.matches and spec.description
-    assert torch.equal(spec.factory(ScoreConfig(), torch.device("cpu"))(Batch(pred=pred)), colorfulness(pred))
-    spec = get_metric("colorfulness_diff")
-    assert (spec.kind, spec.higher_is_better, spec.needs, spec.networks, spec.output) == (
-        "paired", False, ("gt",), (), "per_image")
-    assert "Hasler" in spec.matches and spec.description
-    metric = spec.factory(ScoreConfig(), torch.device("cpu"))
-    assert torch.equal(metric(Batch(pred=pred, gt=gt)), colorfulness_diff(pred, gt))
+def test_through_the_tensor_api_equals_the_published_formula():
+    from bench import create_metric
+
+    pred, gt = photo_batch(2, 12, 14, seed=0), photo_batch(2, 12, 14, seed=3)
+    expected = [_published_colorfulness(hwc(image)) for image in pred]
+    np.testing.assert_allclose(create_metric("colorfulness")(pred=pred).numpy(), expected, rtol=1e-10)
+    torch.testing.assert_close(create_metric("colorfulness_diff")(pred=pred, gt=gt), colorfulness_diff(pred, gt))

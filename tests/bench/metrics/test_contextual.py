@@ -23,7 +23,6 @@ from bench.metrics.contextual import (
     lpips_r_metric,
     resize_short_side,
 )
-from bench.registry import get_metric
 from bench.testing import calibration_batch
 
 SIDE = 64
@@ -119,7 +118,8 @@ def test_metric_is_the_layer_mean_of_the_core(metric, features, images):
     pred, ref = images
     got = metric(Batch(pred=pred, reference=list(ref)))
     want = lpips_r_from_features(*features, h=CONFIG.lpips_r_h)
-    expected_mean = torch.stack([contextual_distance(features[0][k], features[1][k]) for k in CONFIG.lpips_r_layers]).mean(0)
+    per_layer = [contextual_distance(features[0][k], features[1][k]) for k in CONFIG.lpips_r_layers]
+    expected_mean = torch.stack(per_layer).mean(0)
     torch.testing.assert_close(want, expected_mean)
     torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-6)
 
@@ -177,8 +177,14 @@ def test_missing_weights_is_one_line(empty_torch_home):
         lpips_r_metric(CONFIG, "cpu")
 
 
-def test_spec():
-    spec = get_metric("lpips_r")
-    assert (spec.kind, spec.higher_is_better, spec.needs, spec.networks, spec.output) == \
-        ("reference", False, ("reference",), ("vgg19",), "per_image")
-    assert "Mechrez" in spec.matches and spec.description
+def test_through_the_tensor_api_equals_the_loop_transcription(metric, images, build_offline):
+    from bench import create_metric
+
+    pred, ref = images
+    api = build_offline(["vgg19"], lambda: create_metric("lpips_r", lpips_r_side=SIDE))
+    with torch.no_grad():
+        pred_feats, ref_feats = metric.vgg(resize_short_side(pred, SIDE)), metric.vgg(resize_short_side(ref, SIDE))
+    expected = np.mean([[-math.log(cx_loop(pred_feats[k][b].flatten(1).double().numpy(),
+                                           ref_feats[k][b].flatten(1).double().numpy(), CONFIG.lpips_r_h))
+                         for b in range(3)] for k in CONFIG.lpips_r_layers], axis=0)
+    np.testing.assert_allclose(api(pred=pred, reference=ref).numpy(), expected, rtol=1e-5, atol=1e-5)

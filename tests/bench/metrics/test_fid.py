@@ -14,7 +14,6 @@ from PIL import Image
 
 from bench.config import ScoreConfig
 from bench.core.errors import ColorbenchError, MissingWeightsError
-from bench.metrics import fid as fid_module
 from bench.metrics.fid import (
     INCEPTION_FEATURES,
     FrechetToReference,
@@ -27,7 +26,7 @@ from bench.metrics.fid import (
     frechet_distance,
     trace_sqrt_product,
 )
-from bench.registry import get_metric
+from bench.metrics.registry import get_metric
 from bench.testing import calibration_batch
 
 
@@ -52,7 +51,8 @@ def slow_fid(x: np.ndarray, mu_gt: np.ndarray, sigma_gt: np.ndarray) -> float:
     """The reference recipe (TTUR, score_infinity.py): np.cov and scipy.linalg.sqrtm of the product."""
     sigma = np.cov(x, rowvar=False)
     diff = x.mean(0) - mu_gt
-    return float(diff @ diff + np.trace(sigma) + np.trace(sigma_gt) - 2 * np.trace(scipy.linalg.sqrtm(sigma @ sigma_gt).real))
+    root = scipy.linalg.sqrtm(sigma @ sigma_gt).real
+    return float(diff @ diff + np.trace(sigma) + np.trace(sigma_gt) - 2 * np.trace(root))
 
 
 def slow_fid_infinity(pred, gt, min_n, points, repeats, seed) -> tuple[float, float]:
@@ -272,11 +272,24 @@ def test_missing_weights_are_named(empty_torch_home):
         get_metric("fid_inf").factory(ScoreConfig(), torch.device("cpu"))
 
 
-@pytest.mark.parametrize("name", ["fid", "fid_inf"])
-def test_registered_spec(name):
-    spec = get_metric(name)
-    assert (spec.kind, spec.output, spec.higher_is_better) == ("distribution", "per_set", False)
-    assert spec.needs == ("gt",) and spec.networks == ("inception_fid",)
-    assert spec.features == INCEPTION_FEATURES == "inception-2015-12-05-pool3"
-    assert spec.matches and spec.description
-    assert spec.factory is getattr(fid_module, f"{name}_metric")
+def test_through_the_tensor_api_equals_torch_fidelity(random_weights, tmp_path):
+    """bench.create_metric("fid"): update() in batches of any size, compute() = torch-fidelity's FID."""
+    import torch_fidelity
+
+    from bench import create_metric
+
+    random_weights("inception_fid")
+    natural, tinted = image_sets(count=12)
+    write_folder(tmp_path / "a", natural)
+    write_folder(tmp_path / "b", tinted)
+    expected = torch_fidelity.calculate_metrics(
+        input1=str(tmp_path / "a"), input2=str(tmp_path / "b"), fid=True, cuda=False, verbose=False, cache=False,
+        cache_root=str(tmp_path / "cache"), save_cpu_ram=True)["frechet_inception_distance"]
+    fid_metric = create_metric("fid")
+    fid_metric.update(pred=natural[:5], gt=tinted[:7])
+    fid_metric.update(pred=natural[5:], gt=tinted[7:])
+    assert fid_metric.compute()["value"] == pytest.approx(expected, rel=1e-4, abs=1e-3)
+    fid_inf = create_metric("fid_inf", fid_inf_repeats=2, fid_inf_min_n=(4, 8, 30))
+    fid_inf.update(pred=natural, gt=tinted)
+    results = fid_inf.compute()
+    assert set(results) == {"4", "8"} and results["4"]["min_n"] == 4 and np.isfinite(results["8"]["value"])

@@ -12,8 +12,8 @@ from bench.metrics.histogram import (
     delta_his,
     histogram_intersection,
 )
-from bench.registry import get_metric
-from tests.helpers import colour_image
+from bench.metrics.registry import get_metric
+from tests.helpers import colour_image, hwc, photo_batch
 
 
 def _slow_histogram(image: np.ndarray, bins: int = 21, width: float = 0.1) -> np.ndarray:
@@ -36,15 +36,6 @@ def _slow_delta_his(pred: np.ndarray, gt: np.ndarray, reference: np.ndarray, bin
         return np.minimum(hist, h_ref).sum() / h_ref.sum()
 
     return abs(intersection(_slow_histogram(gt, bins, width)) - intersection(_slow_histogram(pred, bins, width)))
-
-
-def _images(count: int, height: int, width: int, seed: int = 0) -> torch.Tensor:
-    images = np.stack([colour_image(seed + i, width, height) for i in range(count)])
-    return torch.from_numpy(images).permute(0, 3, 1, 2).contiguous()
-
-
-def _hwc(image: torch.Tensor) -> np.ndarray:
-    return image.permute(1, 2, 0).numpy()
 
 
 @pytest.fixture
@@ -74,19 +65,19 @@ def test_triangular_weights_are_a_partition_of_unity():
 
 
 def test_histogram_matches_slow_formula():
-    images = _images(2, 8, 12)
+    images = photo_batch(2, 8, 12)
     hists = ab_histogram(images)
     assert hists.shape == (2, 21, 21) and hists.dtype == torch.float64
     assert torch.allclose(hists.sum(dim=(1, 2)), torch.ones(2, dtype=torch.float64), rtol=0, atol=1e-12)
     for hist, image in zip(hists, images):
-        np.testing.assert_allclose(hist.numpy(), _slow_histogram(_hwc(image)), rtol=0, atol=1e-10)
+        np.testing.assert_allclose(hist.numpy(), _slow_histogram(hwc(image)), rtol=0, atol=1e-10)
 
 
 def test_delta_his_matches_slow_formula_with_references_of_other_sizes(triples):
     pred, gt, references = triples
     values = delta_his(pred, gt, references)
     assert values.shape == (3,) and values.dtype == torch.float64
-    expected = [_slow_delta_his(_hwc(p), _hwc(g), _hwc(r)) for p, g, r in zip(pred, gt, references)]
+    expected = [_slow_delta_his(hwc(p), hwc(g), hwc(r)) for p, g, r in zip(pred, gt, references)]
     np.testing.assert_allclose(values.numpy(), expected, rtol=0, atol=1e-10)
     assert (values > 1e-3).all()  # the test is not vacuous
     singles = torch.cat([delta_his(pred[i:i + 1], gt[i:i + 1], [references[i]]) for i in range(3)])
@@ -97,16 +88,16 @@ def test_other_binning_from_config_matches_slow_formula(triples):
     pred, gt, references = triples
     metric = get_metric("delta_his").factory(ScoreConfig(his_bins=11, his_width=0.3), torch.device("cpu"))
     values = metric(Batch(pred=pred, gt=gt, reference=references))
-    expected = [_slow_delta_his(_hwc(p), _hwc(g), _hwc(r), bins=11, width=0.3) for p, g, r in zip(pred, gt, references)]
+    expected = [_slow_delta_his(hwc(p), hwc(g), hwc(r), bins=11, width=0.3) for p, g, r in zip(pred, gt, references)]
     np.testing.assert_allclose(values.numpy(), expected, rtol=0, atol=1e-10)
 
 
 @pytest.mark.parametrize("bins, width", [(11, 0.15), (21, 0.1), (11, 0.3)])
 def test_narrow_default_and_wide_bins_match_slow_formula(bins, width):
     """Widths up to the bin spacing take the two-neighbour fast path; wider ones the general one."""
-    images = _images(2, 6, 7, seed=3)
+    images = photo_batch(2, 6, 7, seed=3)
     for hist, image in zip(ab_histogram(images, bins, width), images):
-        np.testing.assert_allclose(hist.numpy(), _slow_histogram(_hwc(image), bins, width), rtol=0, atol=1e-10)
+        np.testing.assert_allclose(hist.numpy(), _slow_histogram(hwc(image), bins, width), rtol=0, atol=1e-10)
 
 
 def test_ground_truth_side_gives_the_same_values(triples):
@@ -155,11 +146,13 @@ def test_bad_input(pred, gt, references, error, message):
         delta_his(pred, gt, references)
 
 
-def test_registered_spec(triples):
-    spec = get_metric("delta_his")
-    assert (spec.kind, spec.higher_is_better, spec.needs, spec.networks, spec.output) == (
-        "reference", False, ("gt", "reference"), (), "per_image")
-    assert "histogram" in spec.matches and spec.description
+def test_through_the_tensor_api_equals_the_direct_implementation(triples):
+    """bench.create_metric("delta_his") with references of several sizes: the numpy transcription."""
+    from bench import create_metric
+
     pred, gt, references = triples
-    metric = spec.factory(ScoreConfig(), torch.device("cpu"))
-    assert torch.equal(metric(Batch(pred=pred, gt=gt, reference=references)), delta_his(pred, gt, references))
+    got = create_metric("delta_his")(pred=pred, gt=gt, reference=references)
+    expected = [_slow_delta_his(hwc(p), hwc(g), hwc(r)) for p, g, r in zip(pred, gt, references)]
+    np.testing.assert_allclose(got.numpy(), expected, rtol=0, atol=1e-10)
+    with pytest.raises(ValueError, match="needs reference"):
+        create_metric("delta_his")(pred=pred, gt=gt)

@@ -20,8 +20,8 @@ from bench.metrics.lpips import (
     lpips_vgg_metric,
     to_lpips_range,
 )
-from bench.registry import get_metric
 from bench.testing import calibration_batch
+from tests.helpers import degraded_pairs
 
 CONFIG = ScoreConfig()
 
@@ -115,10 +115,14 @@ def test_missing_backbone_is_one_line(empty_torch_home):
         lpips_metric(CONFIG, "cpu")
 
 
-@pytest.mark.parametrize("name, networks", [("lpips", ("alexnet", "lpips_alex_linear")),
-                                            ("lpips_vgg", ("vgg16", "lpips_vgg_linear"))])
-def test_spec(name, networks):
-    spec = get_metric(name)
-    assert (spec.kind, spec.higher_is_better, spec.needs, spec.networks, spec.output) == \
-        ("paired", False, ("gt",), networks, "per_image")
-    assert "version=\"0.1\"" in spec.matches and spec.description
+def test_through_the_tensor_api_equals_the_lpips_package(random_weights):
+    import lpips
+
+    from bench import create_metric
+
+    random_weights("alexnet")
+    pred, gt = degraded_pairs(2, 40, 48)
+    reference = lpips.LPIPS(net="alex", version="0.1", verbose=False).eval()
+    with torch.no_grad():
+        expected = reference(pred.float() / 127.5 - 1, gt.float() / 127.5 - 1).flatten().double()
+    torch.testing.assert_close(create_metric("lpips")(pred=pred, gt=gt), expected, rtol=0, atol=1e-6)

@@ -7,19 +7,12 @@ import skimage.color
 import torch
 from skimage.metrics import peak_signal_noise_ratio
 
-from bench.config import ScoreConfig
-from bench.metrics.base import Batch
 from bench.metrics.psnr import psnr, psnr_ab
-from bench.registry import get_metric
-from tests.helpers import degraded_pairs
+from tests.helpers import degraded_pairs, hwc, zeros
 
 
 def _pairs(count: int, height: int, width: int, seed: int = 0):
     return degraded_pairs(count, height, width, seed, noise=10, cast=20)
-
-
-def _hwc(image: torch.Tensor) -> np.ndarray:
-    return image.permute(1, 2, 0).numpy()
 
 
 @pytest.mark.parametrize("height, width", [(1, 1), (23, 17), (48, 64)])
@@ -27,13 +20,13 @@ def test_psnr_matches_skimage(height, width):
     pred, gt = _pairs(3, height, width)
     values = psnr(pred, gt)
     assert values.shape == (3,) and values.dtype == torch.float64
-    expected = [peak_signal_noise_ratio(_hwc(g), _hwc(p), data_range=255) for p, g in zip(pred, gt)]
+    expected = [peak_signal_noise_ratio(hwc(g), hwc(p), data_range=255) for p, g in zip(pred, gt)]
     np.testing.assert_allclose(values.numpy(), expected, rtol=0, atol=1e-10)
 
 
 def test_psnr_ab_matches_skimage_lab():
     pred, gt = _pairs(3, 29, 41)
-    ab_pred, ab_gt = ([skimage.color.rgb2lab(_hwc(x))[..., 1:] for x in images] for images in (pred, gt))
+    ab_pred, ab_gt = ([skimage.color.rgb2lab(hwc(x))[..., 1:] for x in images] for images in (pred, gt))
     expected = [peak_signal_noise_ratio(g, p, data_range=255) for p, g in zip(ab_pred, ab_gt)]
     values = psnr_ab(pred, gt)
     assert values.shape == (3,) and values.dtype == torch.float64
@@ -55,7 +48,7 @@ def test_identical_images_give_inf_like_skimage():
     pred[1] = gt[1]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # skimage divides by zero
-        assert math.isinf(peak_signal_noise_ratio(_hwc(gt[1]), _hwc(pred[1]), data_range=255))
+        assert math.isinf(peak_signal_noise_ratio(hwc(gt[1]), hwc(pred[1]), data_range=255))
     for metric in (psnr, psnr_ab):
         values = metric(pred, gt)
         assert math.isfinite(values[0]) and values[1] == math.inf
@@ -76,29 +69,22 @@ def test_gpu_equals_cpu():
         assert torch.allclose(metric(pred.cuda(), gt.cuda()).cpu(), metric(pred, gt), rtol=0, atol=1e-9)
 
 
-def _zeros(*shape: int, dtype: torch.dtype = torch.uint8) -> torch.Tensor:
-    return torch.zeros(shape, dtype=dtype)
-
-
 @pytest.mark.parametrize("metric", [psnr, psnr_ab])
 @pytest.mark.parametrize("pred, gt, error, message", [
-    (_zeros(1, 4, 8, 8), _zeros(1, 4, 8, 8), ValueError, r"\(1, 4, 8, 8\)"),
-    (_zeros(3, 8, 8), _zeros(3, 8, 8), ValueError, r"\(3, 8, 8\)"),
-    (_zeros(1, 3, 8, 8, dtype=torch.int64), _zeros(1, 3, 8, 8, dtype=torch.int64), TypeError, "int64"),
-    (_zeros(1, 3, 8, 8), _zeros(2, 3, 8, 8), ValueError, r"\(2, 3, 8, 8\)"),
+    (zeros(1, 4, 8, 8), zeros(1, 4, 8, 8), ValueError, r"\(1, 4, 8, 8\)"),
+    (zeros(3, 8, 8), zeros(3, 8, 8), ValueError, r"\(3, 8, 8\)"),
+    (zeros(1, 3, 8, 8, dtype=torch.int64), zeros(1, 3, 8, 8, dtype=torch.int64), TypeError, "int64"),
+    (zeros(1, 3, 8, 8), zeros(2, 3, 8, 8), ValueError, r"\(2, 3, 8, 8\)"),
 ])
 def test_bad_input(metric, pred, gt, error, message):
     with pytest.raises(error, match=message):
         metric(pred, gt)
 
 
-@pytest.mark.parametrize("name, function, matches", [("psnr", psnr, "peak_signal_noise_ratio"),
-                                                     ("psnr_ab", psnr_ab, "rgb2lab")])
-def test_registered_spec(name, function, matches):
-    spec = get_metric(name)
-    assert (spec.kind, spec.higher_is_better, spec.needs, spec.networks, spec.output) == (
-        "paired", True, ("gt",), (), "per_image")
-    assert matches in spec.matches and spec.description
+def test_through_the_tensor_api_equals_skimage():
+    from bench import create_metric
+
     pred, gt = _pairs(2, 12, 14)
-    metric = spec.factory(ScoreConfig(), torch.device("cpu"))
-    assert torch.equal(metric(Batch(pred=pred, gt=gt)), function(pred, gt))
+    expected = [peak_signal_noise_ratio(hwc(g), hwc(p), data_range=255) for p, g in zip(pred, gt)]
+    np.testing.assert_allclose(create_metric("psnr")(pred=pred, gt=gt).numpy(), expected, rtol=1e-10)
+    torch.testing.assert_close(create_metric("psnr_ab")(pred=pred, gt=gt), psnr_ab(pred, gt))

@@ -3,11 +3,8 @@ import pytest
 import torch
 from skimage.metrics import structural_similarity
 
-from bench.config import ScoreConfig
-from bench.metrics.base import Batch
 from bench.metrics.ssim import ssim
-from bench.registry import get_metric
-from tests.helpers import degraded_pairs
+from tests.helpers import degraded_pairs, zeros
 
 
 def _pairs(count: int, height: int, width: int, seed: int = 0):
@@ -49,26 +46,23 @@ def test_gpu_equals_cpu():
     assert torch.allclose(ssim(pred.cuda(), gt.cuda()).cpu(), ssim(pred, gt), rtol=0, atol=1e-12)
 
 
-def _zeros(*shape: int, dtype: torch.dtype = torch.uint8) -> torch.Tensor:
-    return torch.zeros(shape, dtype=dtype)
-
-
 @pytest.mark.parametrize("pred, gt, error, message", [
-    (_zeros(1, 1, 16, 16), _zeros(1, 1, 16, 16), ValueError, r"\(1, 1, 16, 16\)"),
-    (_zeros(1, 3, 16, 16, dtype=torch.float32), _zeros(1, 3, 16, 16), TypeError, "float32"),
-    (_zeros(1, 3, 16, 16), _zeros(1, 3, 16, 17), ValueError, r"\(1, 3, 16, 17\)"),
-    (_zeros(1, 3, 10, 16), _zeros(1, 3, 10, 16), ValueError, "11x11"),
+    (zeros(1, 1, 16, 16), zeros(1, 1, 16, 16), ValueError, r"\(1, 1, 16, 16\)"),
+    (zeros(1, 3, 16, 16, dtype=torch.float32), zeros(1, 3, 16, 16), TypeError, "float32"),
+    (zeros(1, 3, 16, 16), zeros(1, 3, 16, 17), ValueError, r"\(1, 3, 16, 17\)"),
+    (zeros(1, 3, 10, 16), zeros(1, 3, 10, 16), ValueError, "11x11"),
 ])
 def test_bad_input(pred, gt, error, message):
     with pytest.raises(error, match=message):
         ssim(pred, gt)
 
 
-def test_registered_spec():
-    spec = get_metric("ssim")
-    assert (spec.kind, spec.higher_is_better, spec.needs, spec.networks, spec.output) == (
-        "paired", True, ("gt",), (), "per_image")
-    assert "structural_similarity" in spec.matches and spec.description
+def test_through_the_tensor_api_equals_skimage():
+    """bench.create_metric("ssim") on uint8 and on float [0, 1] tensors: skimage's numbers."""
+    from bench import create_metric
+
     pred, gt = _pairs(2, 20, 24)
-    metric = spec.factory(ScoreConfig(), torch.device("cpu"))
-    assert torch.equal(metric(Batch(pred=pred, gt=gt)), ssim(pred, gt))
+    metric = create_metric("ssim")
+    np.testing.assert_allclose(metric(pred=pred, gt=gt).numpy(), _skimage_ssim(pred, gt), rtol=0, atol=1e-5)
+    np.testing.assert_allclose(metric(pred=pred / 255.0, gt=gt / 255.0).numpy(), _skimage_ssim(pred, gt), rtol=0,
+                               atol=1e-5)

@@ -3,8 +3,9 @@ import re
 import pytest
 
 from bench.core.errors import ColorbenchError
+from bench.core.splits import compute_split_id, load_split, sanitize_id
+from pairing.assemble import make_table
 from pairing.knn import round_distances
-from pairing.split import compute_split_id, load_split, make_table, sanitize_id
 
 
 @pytest.mark.parametrize("raw, safe", [
@@ -46,8 +47,8 @@ def test_duplicate_pair_ids_are_refused():
 def test_split_id_depends_on_content_and_params():
     table = make_table([{"pair_id": "a-r1", "distance": 0.5}, {"pair_id": "a-s1", "tps_seed": 7}])
     base = compute_split_id(table, {"seed": 0})
-    assert base == compute_split_id(make_table([{"pair_id": "a-r1", "distance": 0.5}, {"pair_id": "a-s1", "tps_seed": 7}]),
-                                    {"seed": 0})
+    same = make_table([{"pair_id": "a-r1", "distance": 0.5}, {"pair_id": "a-s1", "tps_seed": 7}])
+    assert base == compute_split_id(same, {"seed": 0})
     assert base != compute_split_id(table, {"seed": 1})
     assert base != compute_split_id(make_table([{"pair_id": "a-r1", "distance": 0.25}]), {"seed": 0})
 
@@ -75,7 +76,6 @@ def test_load_errors_are_one_line(tmp_path):
                                              ("a-r1", "has the pair id 'a-r1' twice")])
 def test_hand_edited_pair_ids_are_refused_on_load(tmp_path, bad_id, message, cli):
     """Pair ids become file names: a split edited by hand cannot point outside the output folder."""
-    from pairing.split import Split
     from tests.helpers import assert_one_line_error
 
     table = make_table([{"pair_id": "a-r1", "distance": 0.5}, {"pair_id": "b-r1", "distance": 0.25}])
@@ -92,8 +92,8 @@ def test_hand_edited_pair_ids_are_refused_on_load(tmp_path, bad_id, message, cli
 
 def _saved(table, path):
     """A split of ``table`` with a split_id consistent with it (as a builder would stamp it)."""
-    from bench.core.splits import hashed_meta
-    from pairing.split import Split, new_meta
+    from bench.core.splits import Split, hashed_meta
+    from pairing.assemble import new_meta
 
     meta = new_meta("folder", "image", {}, {"images": ".", "pool": "."}, {})
     return Split(table, {**meta, "split_id": compute_split_id(table, hashed_meta(meta))}).save(path)

@@ -20,18 +20,19 @@ from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
-import torch
-import torch.nn.functional as F
-from torch.utils.data import Dataset
 
 from bench.core.cache import cache_key, load_arrays, save_arrays, sha256_bytes
 from bench.core.color import rgb_to_gray
 from bench.core.device import resolve_device
 from bench.core.errors import ColorbenchError, ImageReadError
 from bench.core.images import decode_rgb, read_file
+from bench.core.lazy import lazy_import
 from bench.core.workers import data_loader
 
 from .collection import GRAY_SPREAD, Collection, Description
+
+torch = lazy_import("torch")
+F = lazy_import("torch.nn.functional")
 
 __all__ = ["FeatureSettings", "describe", "histogram_descriptor", "RANKING_FEATURES", "DEFAULT_VGG_LAYER"]
 
@@ -109,7 +110,7 @@ def rank_pixels(gray: np.ndarray) -> torch.Tensor:
     return F.interpolate(pixels, size=(RANK_SIDE, RANK_SIDE), mode="bilinear", antialias=True, align_corners=False)[0]
 
 
-class _PassDataset(Dataset):
+class _PassDataset:
     """Decodes image ``i`` and adds ``extras(gray)``: per-image arrays computed in the worker."""
 
     def __init__(self, files: list, extras: Callable[[np.ndarray], dict] | None):

@@ -1,28 +1,30 @@
-"""The one registry of metrics: what each is, what it needs, and how to build it.
+"""The registry of metrics: what each is, what it needs, and how to build it.
 
 A metric module declares itself with :func:`register_metric` next to its factory::
 
-    @register_metric("ssim", kind="paired", higher_is_better=True, needs=("gt",),
+    @register_metric("ssim", higher_is_better=True, needs=("gt",),
                      matches="skimage.metrics.structural_similarity(gaussian_weights=True, ...)")
     def ssim_metric(config, device):
         return lambda batch: ssim(batch.pred, batch.gt)
 
 The scorer dispatches on ``output`` (``per_image`` callables, ``per_set`` extract/compute
 objects), never on a metric's name; ``needs`` says what a split and the outputs must provide.
+Adding a metric is one module in :data:`METRIC_MODULES` (it keeps torch and its networks behind
+:func:`bench.core.lazy.lazy_import` or function-level imports, so listing metrics stays fast)
+plus its test file.
 """
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 from typing import Callable
 
-from .core.errors import unknown_name
+from ..core.registry import Registry
 
-__all__ = ["MetricSpec", "register_metric", "get_metric", "list_metrics", "METRIC_MODULES"]
+__all__ = ["METRICS", "METRIC_MODULES", "MetricSpec", "register_metric", "get_metric", "list_metrics"]
 
-KINDS = ("paired", "reference", "no_reference", "distribution", "classification")
 NEEDS = ("gt", "reference", "mask", "label")
+OUTPUTS = ("per_image", "per_set")
 
 #: Modules whose import registers the built-in metrics (imported on first registry access).
 METRIC_MODULES = ("bench.metrics.ssim", "bench.metrics.psnr", "bench.metrics.colorfulness", "bench.metrics.lpips",
@@ -36,11 +38,9 @@ class MetricSpec:
 
     Attributes:
         name: result key and CLI name (``lower_snake``).
-        kind: ``paired`` (output vs ground truth), ``reference`` (output vs reference),
-            ``no_reference`` (output alone), ``distribution`` (set vs set), ``classification``.
         higher_is_better: the direction the leaderboard bolds.
         needs: what the scorer must supply beyond the output (subset of ``gt``, ``reference``,
-            ``mask``, ``label``).
+            ``mask``, ``label``): a split or a batch without it cannot run the metric.
         networks: the weight names (:mod:`bench.core.weights`) it loads; missing ones mean the
             metric is skipped with that reason, never guessed.
         output: ``per_image`` (a value per pair; mean, ci95) or ``per_set`` (one value).
@@ -54,7 +54,6 @@ class MetricSpec:
     """
 
     name: str
-    kind: str
     higher_is_better: bool
     needs: tuple[str, ...]
     networks: tuple[str, ...]
@@ -70,50 +69,38 @@ class MetricSpec:
         return "higher" if self.higher_is_better else "lower"
 
 
-_REGISTRY: dict[str, MetricSpec] = {}
-_LOADED = False
+#: Every metric, by name.
+METRICS: Registry[MetricSpec] = Registry("metric", METRIC_MODULES,
+                                         required=("name", "output", "matches", "factory", "description"))
 
 
-def register_metric(name: str, *, kind: str, higher_is_better: bool, needs: tuple[str, ...] = (),
+def register_metric(name: str, *, higher_is_better: bool, needs: tuple[str, ...] = (),
                     networks: tuple[str, ...] = (), output: str = "per_image", matches: str = "",
                     features: str | None = None, description: str = "", default: bool = True) -> Callable:
-    """Decorator registering ``factory(config, device)`` as metric ``name``."""
-    if kind not in KINDS:
-        raise ValueError(f"metric {name}: kind must be one of {KINDS}")
-    if output not in ("per_image", "per_set"):
+    """Decorator registering ``factory(config, device)`` as metric ``name`` (its docstring's first
+    line is the description unless one is given)."""
+    if output not in OUTPUTS:
         raise ValueError(f"metric {name}: output must be per_image or per_set")
     if set(needs) - set(NEEDS):
         raise ValueError(f"metric {name}: unknown needs {set(needs) - set(NEEDS)}")
+    if output == "per_set" and not features:
+        raise ValueError(f"metric {name}: a per_set metric names the per-image features it gathers")
 
     def decorate(factory: Callable) -> Callable:
-        if name in _REGISTRY:
-            raise ValueError(f"metric {name!r} is registered twice")
-        _REGISTRY[name] = MetricSpec(name, kind, higher_is_better, tuple(needs), tuple(networks), output, matches,
-                                     factory, features, description or (factory.__doc__ or "").strip().split("\n")[0],
-                                     default)
+        summary = description or (factory.__doc__ or "").strip().split("\n")[0]
+        METRICS.add(name, MetricSpec(name, higher_is_better, tuple(needs), tuple(networks), output, matches, factory,
+                                     features, summary, default))
         return factory
 
     return decorate
 
 
-def _load_builtin() -> None:
-    global _LOADED
-    if not _LOADED:
-        _LOADED = True
-        for module in METRIC_MODULES:
-            importlib.import_module(module)
-
-
 def list_metrics(default_only: bool = False) -> list[str]:
     """Every registered metric name, in registration order (``default_only``: those a score
     without an explicit metric list runs)."""
-    _load_builtin()
-    return [name for name, spec in _REGISTRY.items() if spec.default or not default_only]
+    return METRICS.names((lambda spec: spec.default) if default_only else None)
 
 
 def get_metric(name: str) -> MetricSpec:
     """The spec of ``name``; an unknown name gets a one-line error with the closest names."""
-    _load_builtin()
-    if name not in _REGISTRY:
-        raise unknown_name("metric", name, _REGISTRY)
-    return _REGISTRY[name]
+    return METRICS.get(name)
