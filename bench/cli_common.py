@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 
 from .core.device import DEVICE_CHOICES_HELP
-from .core.errors import NotImplementedYetError
-from .version import __version__
 
 #: Default seed of every seeded command.
 DEFAULT_SEED = 0
@@ -67,14 +65,3 @@ def add_command(subparsers, name: str, summary: str, description: str) -> argpar
     longer ``description`` (in ``colorbench NAME --help``)."""
     return subparsers.add_parser(name, help=summary, description=description,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-
-
-def not_implemented(name: str):
-    """A handler for a declared subcommand whose implementation has not landed yet."""
-
-    def handler(args: argparse.Namespace) -> int:
-        raise NotImplementedYetError(
-            f"'colorbench {name}' is not implemented yet in colorbench {__version__}; "
-            f"its options are final (see 'colorbench {name} --help') and the README lists what works today")
-
-    return handler

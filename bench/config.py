@@ -6,9 +6,10 @@ settings it depends on, so results computed with other settings are never mixed 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, replace
 
 from .core.errors import ColorbenchError
+from .core.settings import settings_from_dict
 
 __all__ = [
     "DEFAULT_BATCH_PIXELS",
@@ -116,17 +117,7 @@ class ScoreConfig:
     @classmethod
     def from_dict(cls, values: dict | None) -> ScoreConfig:
         """A config from user settings; a mistyped key is an error, never silently ignored."""
-        values = dict(values or {})
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ColorbenchError(f"unknown metric setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
-        for name in ("lpips_r_layers", "fid_inf_object_min_n"):
-            if name in values:
-                values[name] = tuple(values[name])
-        if isinstance(values.get("fid_inf_min_n"), list):
-            values["fid_inf_min_n"] = tuple(values["fid_inf_min_n"])
-        return cls(**values)
+        return settings_from_dict(cls, values, "metric setting")
 
     def as_dict(self) -> dict:
         return asdict(self)

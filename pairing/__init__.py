@@ -18,7 +18,7 @@ _EXPORTS = {"build_image_level": ".builders.image_level", "build_folder": ".buil
             "build_imagenet10k": ".builders.imagenet10k", "build_object_level": ".builders.object_level",
             "list_builders": ".registry", "get_builder": ".registry", "register_builder": ".registry",
             "FilterSettings": ".collection", "to_hf_dataset": ".hf",
-            "ReferenceSampler": ".sampler",
+            "ReferenceSampler": ".sampler", "DistributedReferenceSampler": ".sampler",
             "Split": "bench.core.splits", "load_split": "bench.core.splits",
             "SyntheticRecipe": "bench.core.synthetic", "render_synthetic": "bench.core.synthetic"}
 

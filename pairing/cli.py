@@ -72,7 +72,8 @@ def register_pairs(subparsers) -> None:
                                                                    "others)")
     parser.add_argument("--pool-images", metavar="DIR", help="reference pool folder (default: --images)")
     parser.add_argument("--list", metavar="FILE",
-                        help="imagenet10k: the ctest10k list ('/<wnid>/<file> <label>' lines)")
+                        help="imagenet10k: the ctest10k list ('/<wnid>/<file> <label>' lines); imagenet: optional "
+                             "(default: every image of the class folders)")
     parser.add_argument("--out", required=True, metavar="SPLIT.parquet", help="where to write the split")
     parser.add_argument("--num-targets", type=positive_int, help="seeded subset of targets (default: all)")
     parser.add_argument("--top-k", type=nonnegative_int, help="retrieved references per target (default: 3)")

@@ -18,7 +18,7 @@ from torch.utils.data import Sampler
 
 from bench.core.splits import Split
 
-__all__ = ["ReferenceSampler", "DEFAULT_P_SYNTHETIC"]
+__all__ = ["ReferenceSampler", "DistributedReferenceSampler", "DEFAULT_P_SYNTHETIC"]
 
 DEFAULT_P_SYNTHETIC = 0.25
 
@@ -62,3 +62,25 @@ class ReferenceSampler(Sampler[int]):
             use_synthetic = len(synthetic) and (not len(retrieved) or draws[t] < self.p_synthetic)
             group = synthetic if use_synthetic else retrieved
             yield int(group[int(picks[t] * len(group))])
+
+
+class DistributedReferenceSampler(ReferenceSampler):
+    """:class:`ReferenceSampler` for one of ``world_size`` training processes (DDP): every rank
+    draws the same epoch (same seed and epoch) and keeps every ``world_size``-th row from
+    ``rank``; the list is padded with its first rows to a multiple of ``world_size``, so every
+    rank runs the same number of steps (as :class:`torch.utils.data.DistributedSampler`).
+    """
+
+    def __init__(self, split: Split, rank: int, world_size: int, **options):
+        if world_size < 1 or not 0 <= rank < world_size:
+            raise ValueError(f"need 0 <= rank < world_size; got rank {rank} of {world_size}")
+        super().__init__(split, **options)
+        self.rank, self.world_size = rank, world_size
+
+    def __len__(self) -> int:
+        return -(-len(self.targets) // self.world_size)
+
+    def __iter__(self):
+        rows = list(super().__iter__())
+        rows += rows[: (-len(rows)) % self.world_size]
+        return iter(rows[self.rank::self.world_size])

@@ -26,10 +26,6 @@ class MissingWeightsError(ColorbenchError):
     """A pretrained network's weight file is absent and could not be downloaded."""
 
 
-class NotImplementedYetError(ColorbenchError):
-    """A subcommand or feature that is declared but not built yet."""
-
-
 def unknown_name(kind: str, name: str, known: Iterable[str]) -> ColorbenchError:
     """The error for a ``kind`` called ``name`` that is not one of ``known``: the closest names,
     then all of them (``unknown metric 'lpip'; did you mean lpips? known: ssim, ...``)."""

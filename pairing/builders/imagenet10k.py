@@ -125,6 +125,18 @@ def parse_image_list(path: str | os.PathLike) -> list[ListEntry]:
     return entries
 
 
+def list_class_folders(images: Path) -> list[ListEntry]:
+    """Every image of the class folders ``images/<wnid>/*`` as list entries, labelled by the
+    class's index among the sorted folder names (ImageNet's label order)."""
+    classes = sorted(p.name for p in Path(images).iterdir() if p.is_dir())
+    entries = [ListEntry(wnid, file.name, label, 0) for label, wnid in enumerate(classes)
+               for file in sorted((Path(images) / wnid).iterdir()) if file.suffix.lower() in IMAGE_SUFFIXES]
+    if not entries:
+        raise ColorbenchError(f"image folder {images} holds no class folders of images (<wnid>/<image>); pass --list "
+                              "for a flat folder")
+    return entries
+
+
 def _locate(listed: list[ListEntry], images: Path) -> tuple[list[tuple[ListEntry, str]], list[ListEntry]]:
     """(entry, path relative to ``images``) for the listed images found, and the missing entries."""
     found, missing = [], []
@@ -189,17 +201,26 @@ class _Plan:
     pool_by_class: dict[str, list[int]]  # wnid -> indices into pool.entries
 
 
+@register_builder("imagenet", level="image", description=(
+    "any ImageNet-style class-folder tree (--images <root>/<wnid>/*; e.g. ImageNet train, 1.28M images) as a "
+    "training split: every image a target (or those of --list), references retrieved within its class "
+    "(--ranking vgg19 or he2018), SPColor's filters"))
 @register_builder("imagenet10k", level="image", description=(
     "SPColor's ImageNet-10k protocol: the ctest10k list (--list, lines '/<wnid>/<file> <label>'), references "
     "retrieved within the same class from --pool-images (class folders), --ranking vgg19 (default) or he2018"))
-def build_imagenet10k(images: str | os.PathLike, list_file: str | os.PathLike,
+def build_imagenet10k(images: str | os.PathLike, list_file: str | os.PathLike | None = None,
                       pool_images: str | os.PathLike | None = None, top_k: int = 3, synthetic: int = 0,
                       ranking: str = "vgg19", features: str = "vgg19", layer: str | None = None,
                       filters: FilterSettings = FilterSettings(), near_duplicate: float = NEAR_DUPLICATE,
                       recipe: SyntheticRecipe = DEFAULT_RECIPE, seed: int = 0, device: str = "auto",
                       batch_size: int = 32, workers: int | None = None, skip_unreadable: bool = False,
                       progress: bool = True) -> Split:
-    """Build the ImageNet-10k split; see the module docstring. Returns the :class:`Split`."""
+    """Build an ImageNet split; see the module docstring. Returns the :class:`Split`.
+
+    Without ``list_file``, every image of the class folders ``images/<wnid>/*`` is a target, its
+    label the class's index among the sorted folder names (ImageNet's own label order), and the
+    pool defaults to the same tree (a target is never its own reference).
+    """
     from bench.core.weights import file_sha256
 
     if top_k < 0 or synthetic < 0 or top_k + synthetic == 0:
@@ -212,7 +233,7 @@ def build_imagenet10k(images: str | os.PathLike, list_file: str | os.PathLike,
     if not images.is_dir():
         raise ColorbenchError(f"image folder {images} does not exist or is not a folder")
     pool_root = Path(pool_images) if pool_images else images
-    listed = parse_image_list(list_file)
+    listed = parse_image_list(list_file) if list_file is not None else list_class_folders(images)
     report = Report()
 
     found, missing = _locate(listed, images)
@@ -272,11 +293,11 @@ def build_imagenet10k(images: str | os.PathLike, list_file: str | os.PathLike,
         raise ColorbenchError(f"the split would be empty ({report.summary()}){hint}")
     report.add("targets", n=len({row["target_id"] for row in rows}))
     weights = (record or {}).get("weights") or {}
-    params = {"list_sha256": file_sha256(list_file), "listed": len(listed), "top_k": top_k, "synthetic": synthetic,
+    params = {"list_sha256": file_sha256(list_file) if list_file is not None else None, "listed": len(listed), "top_k": top_k, "synthetic": synthetic,
               "ranking": ranking if top_k else None, **extra, "weights_sha256": weights.get("sha256"),
               "filters": asdict(filters), "near_duplicate": near_duplicate, "recipe": recipe.record(), "seed": seed,
               "same_pool": images.resolve() == pool_root.resolve()}
-    meta = new_meta("imagenet10k", "image", params, {"images": images, "pool": pool_root}, report.as_dict(),
+    meta = new_meta("imagenet10k" if list_file is not None else "imagenet", "image", params, {"images": images, "pool": pool_root}, report.as_dict(),
                     features=record)
     return finish_split(rows, meta)
 

@@ -345,3 +345,24 @@ def test_every_row_records_its_images_checksums_and_a_changed_image_is_refused(f
     (copy / "train" / changed.reference_path).write_bytes(_photo(4242))
     with pytest.raises(ColorbenchError, match=rf"{changed.reference_path}.* changed since the split was built"):
         run_baseline("reinhard", split, tmp_path / "out", workers=0, progress=False)
+
+
+def test_any_class_folder_tree_is_a_training_split_without_a_list(fake, random_weights, cli, tmp_path):
+    """The imagenet builder: every image of <root>/<wnid>/ a target, labelled by the sorted class order,
+    its references from its own class (never itself)."""
+    from pairing import get_builder
+
+    random_weights("vgg19")
+    build = get_builder("imagenet")
+    split = build(fake / "train", top_k=1, **OPTIONS)
+    table = split.table
+    classes = sorted(p.name for p in (fake / "train").iterdir() if p.is_dir())
+    for row in table.itertuples():
+        wnid = _wnid_of(row.target_path)
+        assert row.label == classes.index(wnid)
+        assert _wnid_of(row.reference_path) == wnid and row.reference_path != row.target_path
+    assert split.meta["builder"] == "imagenet" and split.meta["params"]["list_sha256"] is None
+    assert table["target_sha256"].notna().all() and table["reference_sha256"].notna().all()
+    result = cli("pairs", "imagenet", "--images", fake / "train", "--top-k", "1", "--features", "histogram",
+                 "--workers", "0", "--out", tmp_path / "train.parquet")
+    assert result.returncode == 0, result.stderr

@@ -1,0 +1,67 @@
+"""The tensors a model's ``colorize(gray_rgb, reference_rgb, masks)`` takes, checked and split into
+the per-image numpy arrays the (skimage-based) preprocessing of SA and MSA works on."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+__all__ = ["ColorizeInputs", "split_colorize_inputs"]
+
+#: ``(targets, references, target_masks, reference_masks, batched)``.
+ColorizeInputs = tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray | None], list[np.ndarray | None], bool]
+
+
+def _as_numpy_images(images: torch.Tensor, name: str) -> tuple[list[np.ndarray], bool]:
+    if not isinstance(images, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor; got {type(images).__name__}")
+    if images.ndim not in (3, 4) or images.shape[-3] != 3:
+        raise ValueError(f"{name} must have a shape of (3, H, W) or (B, 3, H, W); got {tuple(images.shape)}")
+    if images.dtype != torch.uint8 and not images.is_floating_point():
+        raise TypeError(f"{name} must be uint8 or float in [0, 1]; got {images.dtype}")
+    batched = images.ndim == 4
+    array = images.detach().cpu().movedim(-3, -1).numpy()
+    if not batched:
+        array = array[None]
+    # uint8 stays uint8 so skimage converts it exactly as when the released code reads a file.
+    return [a if a.dtype == np.uint8 else a.astype(np.float64) for a in array], batched
+
+
+def _as_numpy_masks(mask: torch.Tensor | None, count: int, name: str) -> list[np.ndarray | None]:
+    if mask is None:
+        return [None] * count
+    if not isinstance(mask, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor or None; got {type(mask).__name__}")
+    array = mask.detach().cpu().numpy().astype(bool)
+    if array.ndim == 2:
+        array = array[None]
+    if array.ndim != 3 or array.shape[0] != count:
+        raise ValueError(f"{name} must have a shape of (H, W) or (B, H, W) with B = {count}; got {tuple(mask.shape)}")
+    return list(array)
+
+
+def split_colorize_inputs(gray_rgb: torch.Tensor, reference_rgb: torch.Tensor,
+                          masks: tuple[torch.Tensor | None, torch.Tensor | None] | None = None) -> ColorizeInputs:
+    """Check ``colorize``'s tensors and split them into per-image numpy arrays.
+
+    Args:
+        gray_rgb: target :math:`(3, H, W)` or :math:`(B, 3, H, W)`, uint8 or float in [0, 1].
+        reference_rgb: :math:`(3, H', W')` or :math:`(B, 3, H', W')` (as many images as ``gray_rgb``).
+        masks: ``None`` or ``(target_mask, reference_mask)``, each ``None`` or a bool tensor
+            :math:`(H, W)` / :math:`(B, H, W)`.
+
+    Returns:
+        ``(targets, references, target_masks, reference_masks, batched)``: lists of ``(H, W, 3)``
+        arrays (uint8 kept as uint8, so skimage converts it as when an image file is read; float
+        as float64), lists of ``(H, W)`` bool arrays or ``None``, and whether the input was batched.
+    """
+    targets, batched = _as_numpy_images(gray_rgb, "gray_rgb")
+    references, _ = _as_numpy_images(reference_rgb, "reference_rgb")
+    if len(references) != len(targets):
+        raise ValueError(f"gray_rgb and reference_rgb must hold as many images; got {tuple(gray_rgb.shape)} and "
+                         f"{tuple(reference_rgb.shape)}")
+    if masks is not None and (not isinstance(masks, (tuple, list)) or len(masks) != 2):
+        raise ValueError("masks must be a pair (target_mask, reference_mask); either may be None")
+    target_mask, reference_mask = masks if masks is not None else (None, None)
+    return (targets, references, _as_numpy_masks(target_mask, len(targets), "target mask"),
+            _as_numpy_masks(reference_mask, len(targets), "reference mask"), batched)

@@ -1,0 +1,173 @@
+"""MSA's training loss: ``lambda_1 * SmoothL1 + lambda_2 * LPIPS`` (MSA paper eq. 3).
+
+What each term sees (``pred_ab`` is the network's tanh output, i.e. ab / 127 in [-1, 1]):
+
+* **SmoothL1**: ``torch.nn.functional.smooth_l1_loss(pred_ab, target_ab, beta=1)``, mean over every
+  element, with both ab in the network's scale ``ab / 127`` (the ground truth's CIELAB a, b divided
+  by 127). The paper does not give the scale; ab / 127 is what the SA authors' code uses (a beta of
+  1 in ab / 127 units is an L2 zone of +-127 ab: in practice the loss is quadratic).
+* **LPIPS** (v0.1, the ``lpips`` package; its backbone comes from colorbench's weights registry
+  through :func:`bench.metrics.lpips.load_lpips`) between two sRGB images mapped to [-1, 1]
+  (``2 * rgb - 1``), averaged over the batch:
+  ``rgb_pred = lab_to_rgb(cat[L, 127 * pred_ab])`` and ``rgb_gt = lab_to_rgb(cat[L, 127 * target_ab])``
+  with ``L = 100 * target_l`` the ground truth's own lightness in both, so the two images differ
+  only in their chroma. ``lab_to_rgb`` is kornia's (differentiable; clipped to [0, 1], whose
+  gradient is 0 outside the gamut). The LPIPS network is frozen, but the gradient flows to
+  ``pred_ab``: the module is called directly, never through the ``no_grad`` metric.
+
+Presets (:data:`LOSS_PRESETS`):
+
+* ``"paper"``: ``lambda_1 = 2``, ``lambda_2 = 0.15`` (MSA Sec. V-A). The paper does not say which
+  LPIPS network; VGG16 is chosen because the same authors' training code uses LPIPS-VGG and the
+  ``lpips`` package recommends its VGG variant as an optimisation loss (AlexNet for evaluation).
+* ``"sa-code"``: the SA authors' training code: ``20 * SmoothL1(ab / 127) + 0.15 * LPIPS-VGG`` on RGB
+  in [-1, 1].
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import NamedTuple
+
+import kornia.color
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from bench.core.errors import unknown_name
+from bench.core.settings import settings_from_dict
+
+__all__ = ["LOSS_PRESETS", "ColorizationLoss", "LossConfig", "LossTerms", "ab_to_rgb", "get_loss_config"]
+
+_LPIPS_NETS = ("alexnet", "vgg16")
+
+
+@dataclass(frozen=True)
+class LossConfig:
+    """Weights and settings of :class:`ColorizationLoss`.
+
+    Attributes:
+        smooth_l1_weight: ``lambda_1``.
+        lpips_weight: ``lambda_2`` (0 disables LPIPS; no network is loaded then).
+        lpips_net: ``"vgg16"`` or ``"alexnet"`` (:func:`bench.metrics.lpips.load_lpips` backbones).
+        smooth_l1_beta: SmoothL1's ``beta`` in ab / 127 units (PyTorch's default 1).
+        ab_scale: the network's ab unit: ab = ``ab_scale * pred`` (127, the tanh * 127 of both papers).
+    """
+
+    smooth_l1_weight: float = 2.0
+    lpips_weight: float = 0.15
+    lpips_net: str = "vgg16"
+    smooth_l1_beta: float = 1.0
+    ab_scale: float = 127.0
+
+    def __post_init__(self) -> None:
+        if self.lpips_net not in _LPIPS_NETS:
+            raise ValueError(f"lpips_net must be one of {_LPIPS_NETS}; got {self.lpips_net!r}")
+        if self.smooth_l1_weight < 0 or self.lpips_weight < 0:
+            raise ValueError("loss weights must be >= 0")
+
+    @classmethod
+    def from_dict(cls, values: dict | None) -> LossConfig:
+        """A config from user settings; a mistyped key is an error, never silently ignored."""
+        return settings_from_dict(cls, values, "loss setting")
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+#: Named loss settings: the MSA paper's and the SA authors' code's.
+LOSS_PRESETS: dict[str, LossConfig] = {
+    "paper": LossConfig(smooth_l1_weight=2.0, lpips_weight=0.15, lpips_net="vgg16"),
+    "sa-code": LossConfig(smooth_l1_weight=20.0, lpips_weight=0.15, lpips_net="vgg16"),
+}
+
+
+def get_loss_config(name: str) -> LossConfig:
+    """The preset called ``name`` (``paper`` or ``sa-code``); a clear error lists them."""
+    if name not in LOSS_PRESETS:
+        raise unknown_name("loss preset", name, LOSS_PRESETS)
+    return LOSS_PRESETS[name]
+
+
+def ab_to_rgb(lightness: torch.Tensor, ab: torch.Tensor) -> torch.Tensor:
+    """CIELAB -> sRGB, differentiable (kornia), clipped to [0, 1].
+
+    Args:
+        lightness: :math:`(B, 1, H, W)` L in [0, 100].
+        ab: :math:`(B, 2, H, W)` a, b in CIELAB units.
+
+    Returns:
+        :math:`(B, 3, H, W)` sRGB in [0, 1].
+    """
+    return kornia.color.lab_to_rgb(torch.cat([lightness, ab], dim=1), clip=True)
+
+
+class LossTerms(NamedTuple):
+    """:class:`ColorizationLoss`'s result: the weighted ``total`` (what to backpropagate) and the
+    unweighted terms (for logging); all scalars."""
+
+    total: torch.Tensor
+    smooth_l1: torch.Tensor
+    lpips: torch.Tensor
+
+
+class ColorizationLoss(nn.Module):
+    """``smooth_l1_weight * SmoothL1 + lpips_weight * LPIPS`` (see the module docstring).
+
+    Args:
+        config: a :class:`LossConfig` or a preset name (default ``"paper"``).
+        lpips_model: an ``lpips.LPIPS``-like module taking two :math:`(B, 3, H, W)` images in [-1, 1]
+            and returning :math:`(B, 1, 1, 1)`; ``None`` loads ``config.lpips_net`` with
+            :func:`bench.metrics.lpips.load_lpips` (frozen, eval) on ``device``.
+        device: where the LPIPS network goes when it is loaded here.
+    """
+
+    def __init__(self, config: LossConfig | str = "paper", lpips_model: nn.Module | None = None,
+                 device: torch.device | str = "cpu"):
+        super().__init__()
+        self.config = get_loss_config(config) if isinstance(config, str) else config
+        if lpips_model is None and self.config.lpips_weight > 0:
+            from bench.metrics.lpips import load_lpips
+
+            lpips_model = load_lpips(self.config.lpips_net, device)
+        if lpips_model is not None:
+            lpips_model.requires_grad_(False).eval()
+        self.lpips = lpips_model
+
+    def train(self, mode: bool = True) -> ColorizationLoss:
+        super().train(mode)
+        if self.lpips is not None:
+            self.lpips.eval()  # the LPIPS network is a fixed metric (its dropout stays off)
+        return self
+
+    def forward(self, pred_ab: torch.Tensor, target_ab: torch.Tensor, target_l: torch.Tensor) -> LossTerms:
+        """The loss of a batch.
+
+        Args:
+            pred_ab: :math:`(B, 2, H, W)` predicted ab / 127 (the network's tanh output).
+            target_ab: :math:`(B, 2, H, W)` ground-truth ab / 127.
+            target_l: :math:`(B, 1, H, W)` ground-truth L / 100 in [0, 1].
+
+        Returns:
+            :class:`LossTerms`.
+        """
+        for name, tensor, channels in (("pred_ab", pred_ab, 2), ("target_ab", target_ab, 2),
+                                       ("target_l", target_l, 1)):
+            if not isinstance(tensor, torch.Tensor):
+                raise TypeError(f"{name} must be a torch.Tensor; got {type(tensor).__name__}")
+            if tensor.ndim != 4 or tensor.shape[1] != channels:
+                raise ValueError(f"{name} must have a shape of (B, {channels}, H, W); got {tuple(tensor.shape)}")
+        if pred_ab.shape != target_ab.shape or target_l.shape[-2:] != pred_ab.shape[-2:]:
+            raise ValueError(f"pred_ab {tuple(pred_ab.shape)}, target_ab {tuple(target_ab.shape)} and target_l "
+                             f"{tuple(target_l.shape)} must share batch and size")
+        cfg = self.config
+        smooth_l1 = F.smooth_l1_loss(pred_ab, target_ab, beta=cfg.smooth_l1_beta)
+        if cfg.lpips_weight > 0:
+            lightness = target_l * 100.0
+            rgb_pred = ab_to_rgb(lightness, pred_ab * cfg.ab_scale)
+            rgb_gt = ab_to_rgb(lightness, target_ab * cfg.ab_scale)
+            lpips = self.lpips(rgb_pred * 2.0 - 1.0, rgb_gt * 2.0 - 1.0).mean()
+        else:
+            lpips = pred_ab.new_zeros(())
+        total = cfg.smooth_l1_weight * smooth_l1 + cfg.lpips_weight * lpips
+        return LossTerms(total, smooth_l1.detach(), lpips.detach())

@@ -1,0 +1,416 @@
+"""The MSA generator (Carrillo, Clément, Bugeau 2023, "Exemplar-based image colorization using
+object-guided attention"): a U-Net-like encoder-decoder with masked super-attention *inside the
+encoder* at all four levels.
+
+The paper publishes no code. What it states (Sec. III, V-A): the colorization network Phi maps the
+target luminance ``T_L`` to ``T_ab`` given the reference ``R``; a colour feature extractor phi,
+VGG19 pretrained on ImageNet, gives multi-level feature maps of ``R``; at each of the four encoder
+levels a masked super-attention block takes the target features ``f_T``, the reference features
+``f_R`` (of ``R_L``), phi's features and the superpixel maps (MaskSLIC inside the masks);
+Phi and phi are trained jointly; inputs are 224 x 224; ab through tanh.
+
+Where the paper is silent, the choices below follow the SA authors' encoder-attention training
+code (a variant close to MSA's phase 1, found in public code search, not in the SA repository)
+unless said otherwise; each one is a field of :class:`MSAConfig`:
+
+* ``fusion="add"``: the attended colour features are *added* to the target features (residual),
+  not concatenated. Reason: the authors' training code does so; it keeps every level's width,
+  and it makes MSA's rule "target superpixels outside ``M_T`` keep their own features" exact
+  (the attended map is exactly 0 there). ``"concat"`` (1x1 conv from 2C to C) is the alternative.
+* ``shared_reference_encoder=False``: the reference luminance ``R_L`` has its own encoder (same
+  layout, separate weights), as in the authors' training code; in the encoder-attention design
+  the target's deeper levels see attended features while the reference's do not, so sharing
+  weights would make one encoder serve two input distributions. SA shared them (skip-connection
+  attention, where both paths are plain encoders).
+* ``color_encoder="vgg19"`` (the paper says VGG19; the training code used VGG19-BN, selectable),
+  ``color_layers = relu1_2, relu2_2, relu3_4, relu4_4``: the last ReLU of each of VGG's first four
+  blocks, at exactly the resolutions of the four encoder levels (224, 112, 56, 28), as in the
+  training code and SA's relu1_2/relu2_2/relu3_4. Input: the reference RGB in [0, 1] at 224,
+  ImageNet-normalised inside. Trained jointly (``train_color_encoder=True``).
+* Encoder/decoder widths and depth: SA's generator (64/128/256/512; 2, 2, 3, 3 convs per level;
+  3x3 conv + BatchNorm + ReLU; 2x2 max-pool between levels; decoder: transposed conv k4 s2 + ReLU,
+  1x1 conv on ``cat[up, skip]``, 3 convs; 1x1 conv to 2 channels, tanh). The skip connections
+  carry the fused (post-attention) features.
+* ``in_channels=1``: the encoders see ``L / 100`` as one channel (the paper's ``T_L``,
+  ``H x W x 1``; SA replicated it to 3 channels only because its encoder followed VGG's layout).
+* No luminance re-mapping of the target to the reference's statistics (SA's test-time step):
+  the paper does not mention it and the training pairs include the target itself (TPS-warped),
+  whose statistics already match.
+
+Superpixels: :data:`~reference_models.layers.superpixels.MSA_SUPERPIXELS` (SLIC, or MaskSLIC
+inside a mask: label 0 outside), one map per level; a mask enters *only* through the label maps.
+The attention runs with ``official_compat=False`` (label 0 never takes part).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, replace
+from functools import partial
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from bench.core.settings import settings_from_dict
+from reference_models.layers.colorize_inputs import split_colorize_inputs
+from reference_models.layers.super_attention import SuperAttention, SuperAttentionOutput
+from reference_models.layers.superpixels import SuperpixelConfig
+
+__all__ = ["ColorEncoder", "MSAConfig", "MSAGenerator", "MSAOutput"]
+
+_IMAGENET_MEAN = (0.485, 0.456, 0.406)
+_IMAGENET_STD = (0.229, 0.224, 0.225)
+_FUSIONS = ("add", "concat")
+_COLOR_ENCODERS = ("vgg19", "vgg19_bn")
+_COLOR_LAYERS = ("relu1_2", "relu2_2", "relu3_4", "relu4_4")
+
+
+@dataclass(frozen=True)
+class MSAConfig:
+    """Every architectural setting of the MSA generator (defaults: the documented choices).
+
+    Attributes:
+        widths: channels of the four encoder levels (SA's generator: 64, 128, 256, 512).
+        convs_per_level: 3x3 conv + BN + ReLU layers per encoder level (SA: 2, 2, 3, 3).
+        decoder_convs: conv layers per decoder level (SA: 3).
+        in_channels: encoder input channels (1: ``L / 100``).
+        fusion: ``"add"`` (residual, default) or ``"concat"`` (1x1 conv 2C -> C) of the attended features.
+        attention_levels: levels (1-4) with masked super-attention (the paper: all four).
+        shared_reference_encoder: the reference luminance uses the target's encoder weights.
+        color_encoder: phi: ``"vgg19"`` (paper) or ``"vgg19_bn"`` (the authors' training code).
+        color_layers: phi's layers, one per level (their resolutions must match the levels').
+        pretrained_color_encoder: start phi from ImageNet weights (the registry's file); False only
+            for tests and ablations.
+        train_color_encoder: phi is trained jointly (paper); False freezes it (eval mode).
+        temperature: softmax temperature ``tau`` (both papers: 0.01).
+        input_size: the network's input side (224).
+        superpixel_segments: SLIC ``n_segments`` at level 1 (halved per level: 224, 112, 56, 28).
+        superpixel_compactness: SLIC compactness (the released SA code: 0.1).
+    """
+
+    widths: tuple[int, int, int, int] = (64, 128, 256, 512)
+    convs_per_level: tuple[int, int, int, int] = (2, 2, 3, 3)
+    decoder_convs: int = 3
+    in_channels: int = 1
+    fusion: str = "add"
+    attention_levels: tuple[int, ...] = (1, 2, 3, 4)
+    shared_reference_encoder: bool = False
+    color_encoder: str = "vgg19"
+    color_layers: tuple[str, str, str, str] = _COLOR_LAYERS
+    pretrained_color_encoder: bool = True
+    train_color_encoder: bool = True
+    temperature: float = 0.01
+    input_size: int = 224
+    superpixel_segments: int = 224
+    superpixel_compactness: float = 0.1
+
+    def __post_init__(self) -> None:
+        for name in ("widths", "convs_per_level", "color_layers"):
+            if len(getattr(self, name)) != 4:
+                raise ValueError(f"{name} must have 4 entries (one per level); got {getattr(self, name)}")
+        if self.fusion not in _FUSIONS:
+            raise ValueError(f"fusion must be one of {_FUSIONS}; got {self.fusion!r}")
+        if self.color_encoder not in _COLOR_ENCODERS:
+            raise ValueError(f"color_encoder must be one of {_COLOR_ENCODERS}; got {self.color_encoder!r}")
+        if not set(self.attention_levels) <= {1, 2, 3, 4}:
+            raise ValueError(f"attention_levels must be among 1-4; got {self.attention_levels}")
+        if self.input_size % 8:
+            raise ValueError(f"input_size must be divisible by 8 (three 2x poolings); got {self.input_size}")
+        if min(self.widths) < 1 or min(self.convs_per_level) < 1 or self.decoder_convs < 1:
+            raise ValueError("widths, convs_per_level and decoder_convs must be >= 1")
+
+    @classmethod
+    def from_dict(cls, values: dict | None) -> MSAConfig:
+        """A config from user settings; a mistyped key is an error, never silently ignored."""
+        return settings_from_dict(cls, values, "MSA setting")
+
+    @classmethod
+    def tiny(cls, **overrides) -> MSAConfig:
+        """A small variant for tests: widths 8-64, one conv per level, 32 x 32 input, 32 superpixels at
+        level 1, and an untrained VGG19 colour encoder (no weight file needed) cut after relu4_1
+        (each block's first ReLU: a third of the parameters up to relu4_4)."""
+        base = cls(widths=(8, 16, 32, 64), convs_per_level=(1, 1, 1, 1), decoder_convs=1, input_size=32,
+                   superpixel_segments=32, pretrained_color_encoder=False,
+                   color_layers=("relu1_1", "relu2_1", "relu3_1", "relu4_1"))
+        return replace(base, **overrides)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    def for_loading(self) -> MSAConfig:
+        """The config to rebuild a trained model with: phi's weights come from the checkpoint, so
+        its ImageNet file is not read."""
+        return replace(self, pretrained_color_encoder=False)
+
+    @property
+    def superpixels(self) -> SuperpixelConfig:
+        """The superpixel parameters (four levels)."""
+        return SuperpixelConfig(levels=4, base_segments=self.superpixel_segments,
+                                compactness=self.superpixel_compactness)
+
+
+def _conv_block(in_channels: int, out_channels: int, convs: int) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for i in range(convs):
+        layers += [nn.Conv2d(in_channels if i == 0 else out_channels, out_channels, 3, padding=1),
+                   nn.BatchNorm2d(out_channels), nn.ReLU(inplace=True)]
+    return nn.Sequential(*layers)
+
+
+class _Encoder(nn.Module):
+    """Four conv blocks with 2x2 max-pooling between them (level 1 at full resolution)."""
+
+    def __init__(self, config: MSAConfig):
+        super().__init__()
+        chans = (config.in_channels, *config.widths)
+        self.blocks = nn.ModuleList(_conv_block(chans[i], chans[i + 1], config.convs_per_level[i]) for i in range(4))
+
+    def level(self, index: int, x: torch.Tensor) -> torch.Tensor:
+        """Run level ``index`` (0-based) on the previous level's output (or the input for 0)."""
+        return self.blocks[index](x if index == 0 else F.max_pool2d(x, 2))
+
+
+class ColorEncoder(nn.Module):
+    """phi: a trainable VGG19 (or VGG19-BN) truncated after its deepest requested layer.
+
+    Args:
+        network: ``"vgg19"`` or ``"vgg19_bn"``.
+        layers: four layer names (``relu1_2`` ...; see :func:`bench.features.vgg.vgg_layer_names`).
+        pretrained: load ImageNet weights from the registry's file (``ensure_weights(network)``).
+
+    Input :math:`(B, 3, H, W)` RGB in [0, 1] (ImageNet normalisation inside); output the list of the
+    four layers' activations.
+    """
+
+    def __init__(self, network: str = "vgg19", layers: Sequence[str] = _COLOR_LAYERS, pretrained: bool = True):
+        super().__init__()
+        from torchvision.models.vgg import cfgs, make_layers
+
+        from bench.features.vgg import vgg_layer_names
+
+        if network not in _COLOR_ENCODERS:
+            raise ValueError(f"network must be one of {_COLOR_ENCODERS}; got {network!r}")
+        # Only the convolutional part is built (torchvision's own builder, configuration "E" =
+        # VGG19): the 120 M-parameter classifier is never allocated.
+        features = make_layers(cfgs["E"], batch_norm=network == "vgg19_bn")
+        names = vgg_layer_names(features)
+        unknown = [name for name in layers if name not in names]
+        if unknown:
+            raise ValueError(f"unknown VGG layer(s) {unknown}; choose from {names}")
+        if pretrained:
+            from bench.core.weights import ensure_weights
+
+            state = torch.load(ensure_weights(network), map_location="cpu", weights_only=True)
+            features.load_state_dict({k[len("features."):]: v for k, v in state.items() if k.startswith("features.")})
+        last = max(names.index(name) for name in layers) + 1
+        self.features = features[:last]
+        for module in self.features:
+            if isinstance(module, nn.ReLU):
+                module.inplace = False  # a returned activation must not be overwritten
+        self.layers = tuple(layers)
+        self._indices = [names.index(name) for name in layers]
+        self.channels = tuple(self._channels_at(i) for i in self._indices)
+        self.register_buffer("mean", torch.tensor(_IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(_IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
+
+    def _channels_at(self, index: int) -> int:
+        convs = [m for m in list(self.features)[: index + 1] if isinstance(m, nn.Conv2d)]
+        return convs[-1].out_channels
+
+    def forward(self, rgb: torch.Tensor) -> list[torch.Tensor]:
+        x = (rgb - self.mean) / self.std
+        wanted = dict.fromkeys(self._indices)
+        for index, module in enumerate(self.features):
+            x = module(x)
+            if index in wanted:
+                wanted[index] = x
+        return [wanted[i] for i in self._indices]
+
+
+@dataclass
+class MSAOutput:
+    """:meth:`MSAGenerator.forward_with_attention`'s result.
+
+    Attributes:
+        ab: :math:`(B, 2, H, W)` predicted ab / 127 in [-1, 1] (tanh).
+        attention: per level 1-4, the :class:`SuperAttentionOutput` (``None`` for a level without
+            attention); ``attention[l].attention`` is the map of MSA's Fig. 5.
+    """
+
+    ab: torch.Tensor
+    attention: list[SuperAttentionOutput | None]
+
+
+class MSAGenerator(nn.Module):
+    """The MSA colorization network Phi with its colour encoder phi (see the module docstring).
+
+    Args:
+        config: :class:`MSAConfig` (default: the paper-sized model).
+    """
+
+    def __init__(self, config: MSAConfig | None = None):
+        super().__init__()
+        config = config or MSAConfig()
+        self.config = config
+        widths = config.widths
+        self.encoder = _Encoder(config)
+        self.reference_encoder = None if config.shared_reference_encoder else _Encoder(config)
+        self.color_encoder = ColorEncoder(config.color_encoder, config.color_layers, config.pretrained_color_encoder)
+        if not config.train_color_encoder:
+            self.color_encoder.requires_grad_(False)
+        self.attention = nn.ModuleList(
+            SuperAttention(widths[i], value_channels=self.color_encoder.channels[i], temperature=config.temperature)
+            if i + 1 in config.attention_levels else nn.Identity() for i in range(4))
+        self.fuse = nn.ModuleList(
+            nn.Conv2d(2 * widths[i], widths[i], 1) if config.fusion == "concat" and i + 1 in config.attention_levels
+            else nn.Identity() for i in range(4))
+        self.up = nn.ModuleList(
+            nn.Sequential(nn.ConvTranspose2d(widths[i + 1], widths[i], 4, stride=2, padding=1), nn.ReLU(inplace=True))
+            for i in range(3))
+        self.merge = nn.ModuleList(nn.Conv2d(2 * widths[i], widths[i], 1) for i in range(3))
+        self.decoder = nn.ModuleList(_conv_block(widths[i], widths[i], config.decoder_convs) for i in range(3))
+        self.out = nn.Sequential(nn.Conv2d(widths[0], 2, 1), nn.Tanh())
+
+    def train(self, mode: bool = True) -> MSAGenerator:
+        super().train(mode)
+        if not self.config.train_color_encoder:
+            self.color_encoder.eval()  # a frozen phi keeps its BatchNorm statistics (vgg19_bn)
+        return self
+
+    @classmethod
+    def from_config(cls, config: MSAConfig) -> MSAGenerator:
+        return cls(config)
+
+    @classmethod
+    def from_checkpoint(cls, path: str | os.PathLike, config: MSAConfig | None = None,
+                        device: torch.device | str = "cpu") -> MSAGenerator:
+        """A trained model from a state dict file (``.safetensors`` or a ``torch.save``d dict, read with
+        ``weights_only=True``), loaded strictly; phi is not re-read from the registry."""
+        config = replace(config or MSAConfig(), pretrained_color_encoder=False)
+        model = cls(config)
+        if str(path).endswith(".safetensors"):
+            from safetensors.torch import load_file
+
+            state = load_file(str(path))
+        else:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+            state = state.get("state_dict", state) if isinstance(state, dict) else state
+        model.load_state_dict(state, strict=True)
+        return model.to(device).eval()
+
+    def _check(self, target_l, reference_l, reference_rgb, target_labels, reference_labels) -> None:
+        channels = self.config.in_channels
+        for name, tensor, chans in (("target_l", target_l, channels), ("reference_l", reference_l, channels),
+                                    ("reference_rgb", reference_rgb, 3)):
+            if not isinstance(tensor, torch.Tensor):
+                raise TypeError(f"{name} must be a torch.Tensor; got {type(tensor).__name__}")
+            if tensor.ndim != 4 or tensor.shape[1] != chans:
+                raise ValueError(f"{name} must have a shape of (B, {chans}, H, W); got {tuple(tensor.shape)}")
+        if target_l.shape[-1] % 8 or target_l.shape[-2] % 8:
+            raise ValueError(f"H and W must be divisible by 8 (three 2x poolings); got {tuple(target_l.shape)}")
+        if reference_l.shape[-2:] != reference_rgb.shape[-2:] or reference_l.shape[0] != target_l.shape[0]:
+            raise ValueError(f"reference_l {tuple(reference_l.shape)} and reference_rgb {tuple(reference_rgb.shape)} "
+                             f"must share batch and size with target_l's batch {target_l.shape[0]}")
+        if len(target_labels) != 4 or len(reference_labels) != 4:
+            raise ValueError(f"need label maps at 4 levels; got {len(target_labels)} and {len(reference_labels)}")
+
+    def forward_with_attention(self, target_l: torch.Tensor, reference_l: torch.Tensor, reference_rgb: torch.Tensor,
+                               target_labels: Sequence[torch.Tensor],
+                               reference_labels: Sequence[torch.Tensor]) -> MSAOutput:
+        """:meth:`forward`, also returning each level's attention (maps, validity masks)."""
+        self._check(target_l, reference_l, reference_rgb, target_labels, reference_labels)
+        colors = self.color_encoder(reference_rgb)
+        reference_encoder = self.encoder if self.reference_encoder is None else self.reference_encoder
+        skips, attentions = [], []
+        x, r = target_l, reference_l
+        for i in range(4):
+            x = self.encoder.level(i, x)
+            r = reference_encoder.level(i, r)
+            if isinstance(self.attention[i], SuperAttention):
+                result = self.attention[i](x, r, colors[i], target_labels[i], reference_labels[i])
+                # add: f_T + attended (exactly f_T on target superpixels outside M_T, where the
+                # attended map is 0); concat: a 1x1 conv of [f_T, attended].
+                if self.config.fusion == "add":
+                    x = x + result.features
+                else:
+                    x = self.fuse[i](torch.cat([x, result.features], 1))
+                attentions.append(result)
+            else:
+                attentions.append(None)
+            skips.append(x)
+        for i in (2, 1, 0):
+            x = self.decoder[i](self.merge[i](torch.cat([self.up[i](x), skips[i]], dim=1)))
+        return MSAOutput(self.out(x), attentions)
+
+    def forward(self, target_l: torch.Tensor, reference_l: torch.Tensor, reference_rgb: torch.Tensor,
+                target_labels: Sequence[torch.Tensor], reference_labels: Sequence[torch.Tensor]) -> torch.Tensor:
+        """Predict the target's ab from the preprocessed training tensors (see
+        :func:`reference_models.msa.preprocess.prepare_sample`).
+
+        Args:
+            target_l: :math:`(B, C_{in}, H, W)` target CIELAB L / 100 in [0, 1] (``C_in = 1``);
+                H, W divisible by 8 (224 in the paper).
+            reference_l: :math:`(B, C_{in}, H, W)` reference L / 100.
+            reference_rgb: :math:`(B, 3, H, W)` reference sRGB in [0, 1] (phi's input).
+            target_labels: 4 int64 label maps, level ``i`` (0-based) :math:`(B, H / 2^i, W / 2^i)`;
+                SLIC labels ``1..N``, or MaskSLIC with 0 outside ``M_T``.
+            reference_labels: the same for the reference (0 outside ``M_R``).
+
+        Returns:
+            :math:`(B, 2, H, W)` predicted ab / 127 in [-1, 1].
+        """
+        return self.forward_with_attention(target_l, reference_l, reference_rgb, target_labels, reference_labels).ab
+
+    def preparer(self) -> Callable:
+        """A picklable ``prepare(target, reference, target_mask, reference_mask) -> sample`` (numpy
+        images; run it in DataLoader workers), for :meth:`colorize_prepared`."""
+        return partial(_prepare_for_colorize, config=self.config)
+
+    @torch.no_grad()
+    def colorize_prepared(self, samples: Sequence[dict], masked: bool = False) -> list[torch.Tensor]:
+        """Colorize prepared samples as one batch: inference at ``input_size``, ab resized back
+        and joined with each target's own full-resolution L. Returns :math:`(3, H, W)` float sRGB in
+        [0, 1] per sample, at its target's size. (``masked``: the samples' masks are already in
+        their MaskSLIC label maps; accepted for the models' common interface.)"""
+        from reference_models.msa.preprocess import collate, postprocess
+
+        batch = collate(samples).to(next(self.parameters()).device)
+        was_training = self.training
+        self.eval()
+        try:
+            ab = self(batch.target_l, batch.reference_l, batch.reference_rgb, batch.target_labels,
+                      batch.reference_labels)
+        finally:
+            self.train(was_training)
+        return [postprocess(ab[k], sample["target_full"]) for k, sample in enumerate(samples)]
+
+    def colorize(self, gray_rgb: torch.Tensor, reference_rgb: torch.Tensor,
+                 masks: tuple[torch.Tensor | None, torch.Tensor | None] | None = None) -> torch.Tensor:
+        """Colorize at the target's size: inference at ``input_size`` (224), ab resized back and joined
+        with the target's own full-resolution L.
+
+        Args:
+            gray_rgb: target :math:`(3, H, W)` or :math:`(B, 3, H, W)`, uint8 or float in [0, 1].
+            reference_rgb: :math:`(3, H', W')` or :math:`(B, 3, H', W')`, uint8 or float in [0, 1].
+            masks: optional ``(target_mask, reference_mask)``, bool :math:`(H, W)` / :math:`(H', W')`
+                (or batched), either may be ``None``: MaskSLIC inside the mask (masked super-attention).
+
+        Returns:
+            sRGB float in [0, 1], :math:`(3, H, W)` or :math:`(B, 3, H, W)`.
+        """
+        targets, references, target_masks, reference_masks, batched = split_colorize_inputs(gray_rgb, reference_rgb,
+                                                                                             masks)
+        prepare = self.preparer()
+        rgb = self.colorize_prepared([prepare(t, r, tm, rm) for t, r, tm, rm in
+                                      zip(targets, references, target_masks, reference_masks)])
+        return torch.stack(rgb) if batched else rgb[0]
+
+
+def _prepare_for_colorize(target, reference, target_mask, reference_mask, config: MSAConfig) -> dict:
+    from reference_models.msa.preprocess import prepare_sample
+
+    sample = prepare_sample(target, reference, target_mask, reference_mask, config)
+    sample["target_full"] = target  # its own L is kept at full resolution
+    return sample

@@ -1,0 +1,294 @@
+"""The released super-attention generator (Carrillo et al., ACCV 2022), ``gen_color_stride_vgg16(dim=2)``.
+
+A U-Net whose skip connections at levels 1-3 carry super-attention: the target's encoder
+features (queries) attend to the reference's encoder features (keys), and the attended
+reference *colour* features (values: a frozen VGG19-BN of the reference RGB) are concatenated
+into the decoder. Layer by layer (all 3x3 convs padding 1 + BatchNorm + ReLU):
+
+=========  ==========================================================  ==============
+module     what                                                        output at 224
+=========  ==========================================================  ==============
+gen1       2 conv 3 -> 64                                              64 x 224
+gen2       maxpool, 2 conv -> 128                                      128 x 112
+gen3       maxpool, 3 conv -> 256                                      256 x 56
+gen4       maxpool, 3 conv -> 512 (target only)                        512 x 28
+gen4_up    ConvTranspose 512 -> 256 (k4 s2 p1; no ReLU, as released)   256 x 56
+gen5_conv  1x1 on cat[up, attended_3, skip_3] 768 -> 256, then gen5    256 x 56
+gen5_up    ConvTranspose -> 128 + ReLU; gen6_conv 384 -> 128; gen6     128 x 112
+gen6_up    ConvTranspose -> 64 + ReLU; gen7_conv 192 -> 64; gen7       64 x 224
+out        1x1 64 -> 2, tanh                                           2 x 224
+=========  ==========================================================  ==============
+
+The reference goes through the same gen1-gen3 weights. ``attention_4`` (512 channels) exists in
+the released checkpoint but is never called; it is kept so the checkpoint loads strictly.
+
+Values: torchvision ``vgg19_bn`` features at indices 5 / 12 / 25 (relu1_2 / relu2_2 / relu3_4) of
+the ImageNet-normalised reference RGB at 224, frozen and in eval mode. That network is loaded from
+colorbench's weights registry (``vgg19_bn``) and held *outside* the module tree (not a registered
+submodule), so ``state_dict()`` has exactly the released checkpoint's keys and the official
+``checkpoint.pt`` loads with ``strict=True``; ``.to()``, ``.float()`` etc. still move it, and
+``train()`` never takes it out of eval mode.
+
+Use :meth:`SAGenerator.from_checkpoint` with the official file and :meth:`SAGenerator.colorize`
+on images; :meth:`SAGenerator.forward` takes the preprocessed tensors.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from functools import partial
+
+import torch
+from torch import nn
+
+from bench.core.errors import ColorbenchError
+from bench.core.settings import settings_from_dict
+from reference_models.layers.colorize_inputs import split_colorize_inputs
+from reference_models.layers.super_attention import SuperAttention
+from reference_models.layers.superpixels import SA_SUPERPIXELS, SuperpixelConfig
+from reference_models.sa.preprocess import SA_INPUT_SIZE, postprocess, preprocess_pair, to_tensors
+
+__all__ = ["SA_VALUE_LAYERS", "SAConfig", "SAGenerator", "build_value_encoder", "load_sa_checkpoint"]
+
+#: The VGG19-BN layers whose outputs are the attention values at levels 1-3 (feature indices 5, 12, 25).
+SA_VALUE_LAYERS = ("relu1_2", "relu2_2", "relu3_4")
+
+_WIDTHS = (64, 128, 256, 512)
+
+
+def _conv_block(in_channels: int, out_channels: int, convs: int) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for i in range(convs):
+        layers += [nn.Conv2d(in_channels if i == 0 else out_channels, out_channels, 3, stride=1, padding=1),
+                   nn.BatchNorm2d(out_channels), nn.ReLU(True)]
+    return nn.Sequential(*layers)
+
+
+def build_value_encoder() -> nn.Module:
+    """The frozen VGG19-BN value network (ImageNet weights from the registry's ``vgg19_bn`` file).
+
+    Returns:
+        A module mapping RGB in [0, 1] :math:`(B, 3, H, W)` to ``{relu1_2, relu2_2, relu3_4}``
+        (ImageNet normalisation inside, as the released ``imagenet_norm``).
+    """
+    from bench.features.vgg import VGGFeatures
+
+    return VGGFeatures(SA_VALUE_LAYERS, network="vgg19_bn")
+
+
+def load_sa_checkpoint(path: str | os.PathLike) -> dict[str, torch.Tensor]:
+    """The generator's state dict from the released ``checkpoint.pt`` (a dict with ``state_dict``).
+
+    Loaded with ``torch.load(weights_only=True)`` (no pickle code runs), on the CPU.
+
+    Raises:
+        ColorbenchError: the file is missing or does not hold a ``state_dict``.
+    """
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise ColorbenchError(f"SA checkpoint {path} not found; download checkpoint.pt from the link in the "
+                              "super-attention README and pass its path") from None
+    if isinstance(checkpoint, dict) and "state_dict" in checkpoint:
+        checkpoint = checkpoint["state_dict"]
+    if not isinstance(checkpoint, dict) or not all(isinstance(v, torch.Tensor) for v in checkpoint.values()):
+        raise ColorbenchError(f"SA checkpoint {path} holds no state dict of tensors; pass the released checkpoint.pt")
+    return checkpoint
+
+
+class SAGenerator(nn.Module):
+    """``gen_color_stride_vgg16(dim=2)`` of the released super-attention code.
+
+    Args:
+        official_compat: reproduce the released attention's quirks (1-pixel border crop, label 0
+            and border-only superpixels in the softmax); True for the released model. Calls with
+            masks always use masked semantics (label 0 excluded).
+        value_encoder: the value network (RGB in [0, 1] -> dict of ``relu1_2``, ``relu2_2``,
+            ``relu3_4``); ``None`` loads the frozen ImageNet VGG19-BN (:func:`build_value_encoder`).
+        superpixels: SLIC parameters used by :meth:`colorize` (the released ones by default).
+        input_size: the side :meth:`colorize` resizes to (224 released; smaller only for tests).
+    """
+
+    def __init__(self, official_compat: bool = True, value_encoder: nn.Module | None = None,
+                 superpixels: SuperpixelConfig = SA_SUPERPIXELS, input_size: int = SA_INPUT_SIZE):
+        super().__init__()
+        if superpixels.levels < 3:
+            raise ValueError(f"SA needs superpixels at 3 levels; got levels={superpixels.levels}")
+        if input_size % 8:
+            raise ValueError(f"input_size must be divisible by 8 (three 2x poolings); got {input_size}")
+        self.superpixels = superpixels
+        self.input_size = input_size
+        self.official_compat = official_compat
+        for level, width in enumerate(_WIDTHS, start=1):
+            setattr(self, f"attention_{level}", SuperAttention(width, official_compat=official_compat))
+        self.gen1 = _conv_block(3, 64, 2)
+        self.down1 = nn.MaxPool2d(kernel_size=2, stride=2)
+        self.gen2 = _conv_block(64, 128, 2)
+        self.down2 = nn.MaxPool2d(kernel_size=2, stride=2)
+        self.gen3 = _conv_block(128, 256, 3)
+        self.down3 = nn.MaxPool2d(kernel_size=2, stride=2)
+        self.gen4 = _conv_block(256, 512, 3)
+        self.gen4_up = nn.ConvTranspose2d(512, 256, 4, stride=2, padding=1)  # no ReLU: as released
+        self.gen5_conv = nn.Conv2d(3 * 256, 256, 1)
+        self.gen5 = _conv_block(256, 256, 3)
+        self.gen5_up = nn.Sequential(nn.ConvTranspose2d(256, 128, 4, stride=2, padding=1), nn.ReLU(True))
+        self.gen6_conv = nn.Conv2d(3 * 128, 128, 1)
+        self.gen6 = _conv_block(128, 128, 3)
+        self.gen6_up = nn.Sequential(nn.ConvTranspose2d(128, 64, 4, stride=2, padding=1), nn.ReLU(True))
+        self.gen7_conv = nn.Conv2d(3 * 64, 64, 1)
+        self.gen7 = _conv_block(64, 64, 3)
+        self.out = nn.Sequential(nn.Conv2d(64, 2, 1), nn.Tanh())
+        encoder = value_encoder if value_encoder is not None else build_value_encoder()
+        encoder.requires_grad_(False).eval()
+        # Bypass nn.Module.__setattr__: the frozen VGG must not be a registered submodule, so its
+        # weights stay out of state_dict() and the released checkpoint (which has none) loads
+        # strictly. _apply() and train() below keep it on the same device/dtype and in eval mode.
+        self.__dict__["value_encoder"] = encoder
+
+    def _apply(self, fn: Callable, recurse: bool = True):
+        super()._apply(fn, recurse)
+        self.value_encoder._apply(fn, recurse)
+        return self
+
+    def train(self, mode: bool = True) -> SAGenerator:
+        super().train(mode)
+        self.value_encoder.eval()  # frozen value network: BatchNorm statistics never update
+        return self
+
+    @classmethod
+    def from_config(cls, config: SAConfig) -> SAGenerator:
+        """The generator with ``config``'s settings (its frozen VGG19-BN from the weights registry)."""
+        return cls(official_compat=config.official_compat, superpixels=config.superpixels,
+                   input_size=config.input_size)
+
+    @classmethod
+    def from_checkpoint(cls, path: str | os.PathLike, device: torch.device | str = "cpu",
+                        value_encoder: nn.Module | None = None) -> SAGenerator:
+        """The released model: ``checkpoint.pt`` loaded strictly, in eval mode, on ``device``."""
+        model = cls(official_compat=True, value_encoder=value_encoder)
+        model.load_state_dict(load_sa_checkpoint(path), strict=True)
+        return model.to(device).eval()
+
+    def forward(self, target_map: torch.Tensor, reference_l: torch.Tensor, reference_rgb: torch.Tensor,
+                target_labels: Sequence[torch.Tensor], reference_labels: Sequence[torch.Tensor],
+                official_compat: bool | None = None) -> torch.Tensor:
+        """Predict the target's ab (network scale) from preprocessed tensors.
+
+        Args:
+            target_map: :math:`(B, 3, H, W)` the re-mapped target luminance replicated to 3 channels
+                (see :mod:`reference_models.sa.preprocess`); H, W divisible by 8 (224 released).
+            reference_l: :math:`(B, 3, H, W)` reference L / 100 replicated to 3 channels.
+            reference_rgb: :math:`(B, 3, H, W)` reference RGB in [0, 1] (the value network's input).
+            target_labels: 3 integer label maps, level ``i`` :math:`(B, H / 2^i, W / 2^i)`.
+            reference_labels: the same for the reference.
+            official_compat: override the attention's mode for this call (``None``: the model's).
+
+        Returns:
+            :math:`(B, 2, H, W)` in [-1, 1] (tanh); ``* 127`` gives ab.
+        """
+        for name, tensor in (("target_map", target_map), ("reference_l", reference_l),
+                             ("reference_rgb", reference_rgb)):
+            if not isinstance(tensor, torch.Tensor):
+                raise TypeError(f"{name} must be a torch.Tensor; got {type(tensor).__name__}")
+            if tensor.ndim != 4 or tensor.shape[1] != 3:
+                raise ValueError(f"{name} must have a shape of (B, 3, H, W); got {tuple(tensor.shape)}")
+        if target_map.shape[-1] % 8 or target_map.shape[-2] % 8:
+            raise ValueError(f"H and W must be divisible by 8 (three 2x poolings); got {tuple(target_map.shape)}")
+        if len(target_labels) < 3 or len(reference_labels) < 3:
+            raise ValueError(f"need label maps at 3 levels; got {len(target_labels)} and {len(reference_labels)}")
+        compat = self.official_compat if official_compat is None else official_compat
+
+        block1 = self.gen1(target_map)
+        block2 = self.gen2(self.down1(block1))
+        block3 = self.gen3(self.down2(block2))
+        block4 = self.gen4(self.down3(block3))
+        ref1 = self.gen1(reference_l)
+        ref2 = self.gen2(self.down1(ref1))
+        ref3 = self.gen3(self.down2(ref2))
+        with torch.no_grad():
+            values = self.value_encoder(reference_rgb)
+        attended = [
+            attention(target, ref, values[layer], t_labels, r_labels, official_compat=compat).features
+            for attention, target, ref, layer, t_labels, r_labels in zip(
+                (self.attention_1, self.attention_2, self.attention_3), (block1, block2, block3), (ref1, ref2, ref3),
+                SA_VALUE_LAYERS, target_labels, reference_labels)
+        ]
+
+        x = self.gen5(self.gen5_conv(torch.cat([self.gen4_up(block4), attended[2], block3], dim=1)))
+        x = self.gen6(self.gen6_conv(torch.cat([self.gen5_up(x), attended[1], block2], dim=1)))
+        x = self.gen7(self.gen7_conv(torch.cat([self.gen6_up(x), attended[0], block1], dim=1)))
+        return self.out(x)
+
+    def preparer(self) -> Callable:
+        """A picklable ``prepare(target, reference, target_mask, reference_mask) -> SAInputs`` (the
+        released preprocessing; run it in DataLoader workers), for :meth:`colorize_prepared`."""
+        return partial(preprocess_pair, superpixels=self.superpixels, size=self.input_size)
+
+    @torch.no_grad()
+    def colorize_prepared(self, inputs: Sequence, masked: bool = False) -> list[torch.Tensor]:
+        """Colorize preprocessed pairs as one batch, with the released output step. ``masked``:
+        the pairs had masks (masked attention, label 0 excluded). Returns :math:`(3, H, W)` float RGB
+        in [0, 1] per pair, at its target's size."""
+        tensors = to_tensors(list(inputs), next(self.parameters()).device)
+        was_training = self.training
+        self.eval()  # inference: BatchNorm uses its running statistics
+        try:
+            ab = self(*tensors, official_compat=False if masked else None)
+        finally:
+            self.train(was_training)
+        return [postprocess(ab[k], pair.target_gray_full) for k, pair in enumerate(inputs)]
+
+    def colorize(self, gray_rgb: torch.Tensor, reference_rgb: torch.Tensor,
+                 masks: tuple[torch.Tensor | None, torch.Tensor | None] | None = None) -> torch.Tensor:
+        """Colorize with the released test-time pipeline (:mod:`reference_models.sa.preprocess`).
+
+        Args:
+            gray_rgb: target :math:`(3, H, W)` or :math:`(B, 3, H, W)`, uint8 or float in [0, 1]
+                (gray: three equal channels; a colour image is grayed with ``rgb2gray``).
+            reference_rgb: :math:`(3, H', W')` or :math:`(B, 3, H', W')`, uint8 or float in [0, 1].
+            masks: optional ``(target_mask, reference_mask)`` bool :math:`(H, W)` / :math:`(H', W')`
+                (or batched); either may be ``None``. An extension: MaskSLIC superpixels and masked
+                attention (label 0 excluded) instead of the released global attention.
+
+        Returns:
+            RGB float in [0, 1] at the target's size, :math:`(3, H, W)` or :math:`(B, 3, H, W)`.
+        """
+        targets, references, target_masks, reference_masks, batched = split_colorize_inputs(gray_rgb, reference_rgb,
+                                                                                             masks)
+        prepare = self.preparer()
+        rgb = self.colorize_prepared([prepare(t, r, tm, rm) for t, r, tm, rm in
+                                      zip(targets, references, target_masks, reference_masks)],
+                                     masked=masks is not None)
+        return torch.stack(rgb) if batched else rgb[0]
+
+
+@dataclass(frozen=True)
+class SAConfig:
+    """The settings of an :class:`SAGenerator` (the released model's by default).
+
+    Attributes:
+        official_compat: the released attention's quirks (see :mod:`reference_models.layers.super_attention`);
+            True to run the authors' checkpoint exactly, False for a model trained here.
+        input_size: the network's input side (224).
+        superpixel_segments: SLIC ``n_segments`` at level 1 (halved per level).
+        superpixel_compactness: SLIC compactness (0.1 released).
+    """
+
+    official_compat: bool = True
+    input_size: int = SA_INPUT_SIZE
+    superpixel_segments: int = 224
+    superpixel_compactness: float = 0.1
+
+    @classmethod
+    def from_dict(cls, values: dict | None) -> SAConfig:
+        return settings_from_dict(cls, values, "SA setting")
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    @property
+    def superpixels(self) -> SuperpixelConfig:
+        return SuperpixelConfig(levels=3, base_segments=self.superpixel_segments,
+                                compactness=self.superpixel_compactness)

@@ -1,0 +1,131 @@
+"""Training settings: one frozen dataclass, defaults from the papers, loadable from TOML or JSON.
+
+A run's settings are the model's defaults for its phase (:meth:`Task.default_config`), then a
+config file (``--config FILE``), then the command line (``--max-steps``); the result is written
+into the run folder (``RUN/config.json``), and a mistyped key anywhere is a one-line error.
+
+A config file holds :class:`TrainConfig` fields at the top level and two tables: ``model`` (the
+model config's fields, e.g. :class:`~reference_models.msa.model.MSAConfig`) and ``loss`` (a
+preset name or the loss config's fields)::
+
+    lr = 2e-5
+    batch_size = 4
+    [model]
+    fusion = "concat"
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from bench.core.errors import ColorbenchError
+
+__all__ = ["TrainConfig", "load_config_file", "AMP_MODES"]
+
+#: ``amp``: ``auto`` = bf16 autocast on CUDA, float32 on CPU (CPU bf16 kernels are often slower).
+AMP_MODES = ("auto", "bf16", "off")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How a reference model is trained (the model's own architecture is in ``model``).
+
+    Attributes:
+        lr: Adam learning rate (MSA: 1e-5; SPColor's generator: 2e-5).
+        betas: Adam betas (MSA: (0.9, 0.99); SPColor: (0.5, 0.999)).
+        batch_size: samples per step and per process (the papers: 8).
+        epochs: passes over the split's targets (MSA: 40 in phase 1, 10 in phase 2); the run stops
+            at ``epochs`` or ``max_steps``, whichever comes first.
+        max_steps: stop after this many optimiser steps (``None``: the epochs decide).
+        p_synthetic: probability of a synthetic reference per target and epoch (MSA: 0.25).
+        seed: seeds the reference draws, the model's initialisation and any augmentation.
+        workers: DataLoader worker processes per training process.
+        checkpoint_every: write a checkpoint every this many steps (and at the end).
+        log_every: append the losses to ``log.csv`` every this many steps.
+        amp: mixed precision: ``auto`` (bf16 on CUDA), ``bf16`` or ``off``.
+        cache_views: cache each image's prepared view (resized, superpixels) on disk, by content.
+        model: the model config's fields (``from_dict`` of its config class checks them).
+        loss: the loss: a preset name or the loss config's fields.
+        extra: task-specific settings (e.g. SPColor's discriminator learning rate); the task
+            checks them.
+    """
+
+    lr: float = 1e-5
+    betas: tuple[float, float] = (0.9, 0.99)
+    batch_size: int = 8
+    epochs: int = 40
+    max_steps: int | None = None
+    p_synthetic: float = 0.25
+    seed: int = 0
+    workers: int = 2
+    checkpoint_every: int = 500
+    log_every: int = 10
+    amp: str = "auto"
+    cache_views: bool = True
+    model: dict = field(default_factory=dict)
+    loss: Any = "paper"
+    extra: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.amp not in AMP_MODES:
+            raise ColorbenchError(f"amp must be one of {', '.join(AMP_MODES)}; got {self.amp!r}")
+        for name in ("batch_size", "epochs", "checkpoint_every", "log_every"):
+            if getattr(self, name) < 1:
+                raise ColorbenchError(f"{name} must be at least 1; got {getattr(self, name)}")
+        if self.max_steps is not None and self.max_steps < 1:
+            raise ColorbenchError(f"max_steps must be at least 1; got {self.max_steps}")
+        if self.workers < 0 or not 0.0 <= self.p_synthetic <= 1.0 or self.lr <= 0:
+            raise ColorbenchError("workers must be >= 0, p_synthetic in [0, 1] and lr > 0")
+
+    @classmethod
+    def from_dict(cls, values: dict | None, base: TrainConfig | None = None) -> TrainConfig:
+        """``base`` (default: the dataclass defaults) updated with ``values``; an unknown key is a
+        one-line error naming it and the known ones. ``model`` and ``extra`` tables are merged
+        into the base's, key by key."""
+        base = base or cls()
+        values = dict(values or {})
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ColorbenchError(f"unknown training setting(s) {', '.join(unknown)}; "
+                                  f"known: {', '.join(sorted(known))}")
+        for name in ("model", "extra"):
+            if name in values:
+                if not isinstance(values[name], dict):
+                    raise ColorbenchError(f"training setting {name} must be a table of settings")
+                values[name] = {**getattr(base, name), **values[name]}
+        if "betas" in values:
+            values["betas"] = tuple(values["betas"])
+        return replace(base, **values)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def load_config_file(path: str | os.PathLike) -> dict:
+    """The settings in a TOML (``.toml``) or JSON file; a one-line error names a bad file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ColorbenchError(f"config file {path} cannot be read ({exc.strerror or exc})") from None
+    try:
+        if path.suffix.lower() == ".toml":
+            try:
+                import tomllib
+            except ModuleNotFoundError:  # Python 3.10
+                raise ColorbenchError(f"config file {path}: TOML needs Python 3.11 or later; write it as "
+                                      "JSON") from None
+            values = tomllib.loads(text)
+        else:
+            values = json.loads(text)
+    except ValueError as exc:
+        raise ColorbenchError(f"config file {path} is not valid {'TOML' if path.suffix == '.toml' else 'JSON'} "
+                              f"({str(exc).splitlines()[0]})") from None
+    if not isinstance(values, dict):
+        raise ColorbenchError(f"config file {path} must hold a table of settings")
+    return values
