@@ -293,12 +293,13 @@ def build_imagenet10k(images: str | os.PathLike, list_file: str | os.PathLike | 
         raise ColorbenchError(f"the split would be empty ({report.summary()}){hint}")
     report.add("targets", n=len({row["target_id"] for row in rows}))
     weights = (record or {}).get("weights") or {}
-    params = {"list_sha256": file_sha256(list_file) if list_file is not None else None, "listed": len(listed), "top_k": top_k, "synthetic": synthetic,
+    list_sha256 = file_sha256(list_file) if list_file is not None else None
+    params = {"list_sha256": list_sha256, "listed": len(listed), "top_k": top_k, "synthetic": synthetic,
               "ranking": ranking if top_k else None, **extra, "weights_sha256": weights.get("sha256"),
               "filters": asdict(filters), "near_duplicate": near_duplicate, "recipe": recipe.record(), "seed": seed,
               "same_pool": images.resolve() == pool_root.resolve()}
-    meta = new_meta("imagenet10k" if list_file is not None else "imagenet", "image", params, {"images": images, "pool": pool_root}, report.as_dict(),
-                    features=record)
+    meta = new_meta("imagenet10k" if list_file is not None else "imagenet", "image", params,
+                    {"images": images, "pool": pool_root}, report.as_dict(), features=record)
     return finish_split(rows, meta)
 
 
