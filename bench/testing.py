@@ -21,7 +21,7 @@ from unittest import mock
 import torch
 import torch.nn.functional as F
 
-from .core.weights import WEIGHTS, get_weight_spec
+from .core.weights import get_weight_spec
 
 __all__ = ["write_random_weights", "calibration_batch", "RANDOM_WEIGHT_NETWORKS"]
 
@@ -55,6 +55,10 @@ RANDOM_WEIGHT_NETWORKS: dict[str, tuple[Callable[[], torch.nn.Module], int, bool
     "resnet101": (_torchvision("resnet101"), 224, False),
     "inception_fid": (_inception_fid, 299, True),
 }
+
+
+#: Each stand-in's seed offset, fixed so that registering another network never changes a stand-in.
+_SEED_OFFSETS = {"alexnet": 0, "inception_fid": 1, "resnet101": 4, "vgg16": 5, "vgg19": 6, "vgg19_bn": 7}
 
 
 def calibration_batch(side: int) -> torch.Tensor:
@@ -110,7 +114,7 @@ def write_random_weights(torch_home: str | os.PathLike, names: Iterable[str] | N
         path = folder / spec.file_name
         if not path.exists():
             build, side, uint8_input = RANDOM_WEIGHT_NETWORKS[name]
-            with _seeded(seed + sorted(WEIGHTS).index(name)):
+            with _seeded(seed + _SEED_OFFSETS[name]):
                 model = build()
             _calibrate_batchnorm(model, side, uint8_input)
             state = {k: v.contiguous() for k, v in model.state_dict().items()}

@@ -1,14 +1,15 @@
 """Training throughput: the data pipeline (cold and warm view cache), training steps, colorize.
 
     python benchmarks/training_bench.py [--images 48] [--samples 96] [--steps 3] [--device auto]
+                                        [--models msa,spcolor]
 
 * loader: MSA's samples at 224 (the paper's model) through the real ``PairData`` and DataLoader
   with 1 and 2 workers: cold (every image decoded, resized, segmented into superpixels at four
   levels, synthetic references rendered, and cached) and warm (the cached views read back);
   samples/s and per worker process;
-* training: optimiser steps/s of the paper-sized MSA at batch 8, 224 x 224 (bf16 autocast on a GPU),
-  and peak GPU memory when on one;
-* colorize: pairs/s of ``colorize_split`` with the trained checkpoint.
+* training: optimiser steps/s of the paper-sized MSA at batch 8, 224 x 224, and of the paper-sized
+  SPColor at batch 8, 256 x 256 (bf16 autocast on a GPU), and peak GPU memory when on one;
+* colorize: pairs/s of ``colorize_split`` with each trained checkpoint.
 
 Images are photo stand-ins (JPEG, 640 x 480) in an image-level split with one retrieved and one
 synthetic reference per target. Weights: the real files when present, else random stand-ins in a
@@ -68,6 +69,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=3)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--skip-training", action="store_true")
+    parser.add_argument("--models", default="msa,spcolor", help="models to train and colorize with")
     args = parser.parse_args()
     from bench.core.device import resolve_device
     from bench.core.weights import is_present
@@ -101,27 +103,41 @@ def main() -> None:
             print(f"  {workers} worker(s), warm cache    {warm:9.1f}   {warm / workers:9.1f}")
         if args.skip_training:
             return
-        from reference_models.colorize import colorize_split
-        from reference_models.training.loop import train
-
         os.environ["COLORBENCH_CACHE"] = str(root / "cache-2")
-        if device.type == "cuda":
-            torch.cuda.reset_peak_memory_stats(device)
-        config = {"batch_size": 8, "workers": 2, "checkpoint_every": 10 ** 6}
-        warmup = train("msa", split_path, root / "warmup", config=config, max_steps=1, device=str(device),
-                       progress=False)
-        run = train("msa", split_path, root / "run", init=warmup.checkpoint, config=config, max_steps=args.steps,
-                    device=str(device), progress=False)
-        amp = "bf16 autocast" if device.type == "cuda" else "float32"
-        print(f"\ntraining, paper-sized MSA (phi trainable), batch 8, 224 x 224, {amp}: "
-              f"{run.steps / run.seconds:.3f} steps/s ({run.seconds / run.steps:.2f} s/step over {run.steps} steps, "
-              f"warm cache)")
-        if device.type == "cuda":
-            print(f"  peak GPU memory: {torch.cuda.max_memory_allocated(device) / 2**30:.2f} GiB")
-        colorized = colorize_split("msa", run.checkpoint, split_path, root / "colorized", device=str(device),
-                                   batch_size=8, workers=2, progress=False)
-        print(f"colorize_split: {colorized.pairs_per_second:.2f} pairs/s ({colorized.written} pairs, 2 workers, "
-              f"batch 8; decoding, superpixels and the network)")
+        for model in args.models.split(","):
+            train_and_colorize(model, split_path, root / model, device, args.steps)
+
+
+#: The paper-sized settings each model trains with here (batch 8; SPColor's prior: k-means, since
+#: the STEGO file is the user's).
+_SETTINGS = {
+    "msa": ({"batch_size": 8, "workers": 2, "checkpoint_every": 10 ** 6},
+            "paper-sized MSA (phi trainable), batch 8, 224 x 224"),
+    "spcolor": ({"batch_size": 8, "workers": 2, "checkpoint_every": 10 ** 6, "model": {"prior": "kmeans"}},
+                "paper-sized SPColor (k = 22, k-means prior), batch 8, 256 x 256, discriminator and generator steps"),
+}
+
+
+def train_and_colorize(model: str, split_path: Path, root: Path, device: torch.device, steps: int) -> None:
+    """Steps/s of ``model`` (after a one-step warm-up run) and pairs/s of colorize with its checkpoint."""
+    from reference_models.colorize import colorize_split
+    from reference_models.training.loop import train
+
+    config, what = _SETTINGS[model]
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    warmup = train(model, split_path, root / "warmup", config=config, max_steps=1, device=str(device), progress=False)
+    run = train(model, split_path, root / "run", init=warmup.checkpoint, config=config, max_steps=steps,
+                device=str(device), progress=False)
+    amp = "bf16 autocast" if device.type == "cuda" else "float32"
+    print(f"\ntraining, {what}, {amp}: {run.steps / run.seconds:.3f} steps/s ({run.seconds / run.steps:.2f} s/step "
+          f"over {run.steps} steps, warm cache)")
+    if device.type == "cuda":
+        print(f"  peak GPU memory: {torch.cuda.max_memory_allocated(device) / 2**30:.2f} GiB")
+    colorized = colorize_split(model, run.checkpoint, split_path, root / "colorized", device=str(device),
+                               batch_size=8, workers=2, progress=False)
+    print(f"colorize_split ({model}): {colorized.pairs_per_second:.2f} pairs/s ({colorized.written} pairs, 2 workers, "
+          "batch 8; decoding, preprocessing and the network)")
 
 
 if __name__ == "__main__":

@@ -84,7 +84,8 @@ def colorize_split(model: str, checkpoint: str | os.PathLike, split: Split | str
     """Colorize every pair of ``split`` with the trained ``model`` in ``checkpoint``.
 
     Args:
-        masks: use the object masks (default: on object-level splits).
+        masks: use the object masks (default: on object-level splits, for a model that takes them;
+            SPColor does not).
         batch_size: pairs per network batch.
         resume / overwrite: keep this run's outputs already in ``out_dir`` / replace them.
 
@@ -99,10 +100,13 @@ def colorize_split(model: str, checkpoint: str | os.PathLike, split: Split | str
         raise ColorbenchError(f"batch_size must be >= 1 and workers >= 0; got {batch_size} and {workers}")
     check_output_dir(out_dir)
     split = split if isinstance(split, Split) else load_split(split)
-    use_masks = split.level == "object" if masks is None else masks
+    network = load(checkpoint, model, device)
+    accepts_masks = getattr(network, "accepts_masks", True)
+    use_masks = split.level == "object" and accepts_masks if masks is None else masks
+    if use_masks and not accepts_masks:
+        raise ColorbenchError(f"{model} uses no object masks; colorize without them")
     if use_masks and split.level != "object":
         raise ColorbenchError(f"masks need an object-level split; {split.split_id} is image level")
-    network = load(checkpoint, model, device)
     manifest = {"method": model, "kind": "reference model", "checkpoint": Path(checkpoint).name,
                 "checkpoint_sha256": file_sha256(checkpoint), "masks": use_masks}
     with MethodOutputs(out_dir, split, manifest, resume=resume, overwrite=overwrite, what="colorize run") as outputs:

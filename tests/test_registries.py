@@ -55,3 +55,16 @@ def test_the_default_metric_set_leaves_out_variants_that_run_when_named():
     assert "lpips_vgg" in everything and "lpips_vgg" not in default
     assert set(default) == set(everything) - {"lpips_vgg"}
     assert not get_metric("lpips_vgg").default and get_metric("lpips").default
+
+
+def test_every_reference_model_names_importable_parts_that_agree():
+    from bench.core.registry import resolve
+    from reference_models.registry import MODELS
+
+    for name, spec in MODELS.items():
+        model, config, task = resolve(spec.model), resolve(spec.config), resolve(spec.task)
+        assert hasattr(model, "from_config") and hasattr(config, "from_dict"), name
+        assert task.name == name and task.config_class is config, name
+        assert dict(spec.split_levels) == task.phases, name
+        for method in ("colorize", "preparer", "colorize_prepared"):
+            assert callable(getattr(model, method)), (name, method)

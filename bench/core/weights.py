@@ -109,6 +109,10 @@ _SPECS = (
                "https://github.com/richzhang/PerceptualSimilarity/raw/master/lpips/weights/v0.1/vgg.pth", "lpips",
                "lpips_vgg v0.1 linear heads (ship with the lpips package)",
                sha256="a78928a0af1e5f0fcb1f3b9e8f8c3a2a5a3de244d830ad5c1feddc79b8432868", bundled_in="lpips"),
+    WeightSpec("stego_cocostuff27", "cocostuff27_vit_base_5.ckpt",
+               "https://marhamilresearch4.blob.core.windows.net/stego-public/saved_models/cocostuff27_vit_base_5.ckpt",
+               "colorbench", "SPColor's semantic prior (STEGO, DINO ViT-B/8 on COCO-Stuff 27; read without unpickling "
+               "code; not needed with prior=\"kmeans\")"),
 )
 
 #: Every pretrained network file, in the order ``colorbench weights list`` shows them.

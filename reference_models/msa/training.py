@@ -55,7 +55,7 @@ class MSATask:
         """The model config, as stored in checkpoints (rebuilds the same network)."""
         return self.model_config.as_dict()
 
-    def build_losses(self, device: torch.device) -> torch.nn.Module:
+    def build_losses(self, model: torch.nn.Module, device: torch.device) -> torch.nn.Module:
         return ColorizationLoss(self.loss_config, device=device)
 
     def optimizers(self, model: torch.nn.Module) -> list[torch.optim.Optimizer]:

@@ -57,7 +57,7 @@ class SATask:
     def model_record(self) -> dict:
         return self.model_config.as_dict()
 
-    def build_losses(self, device: torch.device) -> torch.nn.Module:
+    def build_losses(self, model: torch.nn.Module, device: torch.device) -> torch.nn.Module:
         from reference_models.msa.losses import ColorizationLoss
 
         return ColorizationLoss(self.loss_config, device=device)

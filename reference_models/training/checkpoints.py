@@ -3,7 +3,8 @@
 Under ``RUN/checkpoints/``, each checkpoint is two files written atomically, then ``latest.json``
 pointing at them (so a reader never sees a half-written checkpoint):
 
-* ``step-00000500.safetensors``: the model's ``state_dict`` (no pickle), with metadata naming the
+* ``step-00000500.safetensors``: the model's ``state_dict`` (its ``checkpoint_state_dict`` when it
+  has one: SPColor leaves out the frozen networks read from their own files; no pickle), with metadata naming the
   model (``colorbench_model``) and its config (``model_config``, JSON), so
   :func:`reference_models.load` rebuilds the right network from the file alone;
 * ``step-00000500.state.pt``: what an exact resume needs: the optimisers' and schedulers' state,
@@ -52,7 +53,9 @@ def save_checkpoint(run_dir: str | os.PathLike, step: int, model: torch.nn.Modul
     folder = Path(run_dir) / CHECKPOINTS
     folder.mkdir(parents=True, exist_ok=True)
     weights = folder / f"step-{step:08d}.safetensors"
-    tensors = {name: value.detach().contiguous().cpu() for name, value in model.state_dict().items()}
+    # a model whose frozen parts come from their own files saves the rest (SPColor: not VGG19, not STEGO)
+    saved = model.checkpoint_state_dict() if hasattr(model, "checkpoint_state_dict") else model.state_dict()
+    tensors = {name: value.detach().contiguous().cpu() for name, value in saved.items()}
     metadata = {"colorbench_model": model_name, "model_config": json.dumps(model_config, sort_keys=True),
                 "step": str(step)}
     with atomic_path(weights) as tmp:

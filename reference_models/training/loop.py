@@ -6,7 +6,8 @@
 through ``torchrun`` (NCCL on GPU, gloo on CPU: each process trains on its shard of every epoch,
 rank 0 alone writes), checkpoints (:mod:`reference_models.training.checkpoints`) every
 ``checkpoint_every`` steps and at the end, an exact ``resume``, the losses in ``RUN/log.csv`` and a
-progress bar with steps/s and ETA. The task does one optimiser step on a batch.
+progress bar with steps/s and ETA. The task does one optimiser step on a batch (what a task
+provides: :class:`~reference_models.training.task.TrainingTask`).
 
 Everything a user can get wrong (a split of the wrong level for the phase, an unknown setting, a
 missing weight file, a checkpoint of another model or shape, a folder holding another run) is
@@ -108,7 +109,10 @@ def load_into(model: torch.nn.Module, path: str | os.PathLike, model_name: str, 
         raise ColorbenchError(f"checkpoint {path} holds a {saved} model, not {model_name}; pass a {model_name} "
                               "checkpoint")
     try:
-        model.load_state_dict(state, strict=True)
+        if hasattr(model, "load_checkpoint_state_dict"):  # a model whose checkpoints hold part of its state
+            model.load_checkpoint_state_dict(state)
+        else:
+            model.load_state_dict(state, strict=True)
     except RuntimeError as exc:
         first = [line.strip() for line in str(exc).splitlines() if line.strip()][1:2] or [str(exc)[:200]]
         raise ColorbenchError(f"checkpoint {path} does not fit {model_name} with this configuration "
@@ -207,8 +211,13 @@ def train(model: str, split: Split | str | os.PathLike, out_dir: str | os.PathLi
                     and device != "cpu" else resolve_device(device))
     torch.manual_seed(train_config.seed)
     net = task.build_model().to(torch_device)  # a missing weight file stops here, naming it
+    data = PairData(split, task, use_masks=task.uses_masks, seed=train_config.seed, cache=train_config.cache_views,
+                    images_root=images_root, pool_root=pool_root)
     if init is not None and latest is None:
         load_into(net, init, model)
+    elif latest is None and hasattr(task, "prepare"):
+        task.prepare(net, data)  # what the model fits on the data before training (SPColor's k-means prior)
+    losses = task.build_losses(net, torch_device)
     optimizers = task.optimizers(net)
     step, epoch, batch_done, state = 0, 0, 0, {}
     if latest is not None:
@@ -216,9 +225,10 @@ def train(model: str, split: Split | str | os.PathLike, out_dir: str | os.PathLi
         state = load_state(latest[1])
         for optimizer, saved in zip(optimizers, state["optimizers"]):
             optimizer.load_state_dict(saved)
+        if hasattr(task, "load_state_dict"):
+            task.load_state_dict(state["task"])
         step, epoch, batch_done = int(state["step"]), int(state["epoch"]), int(state["batch"])
         set_rng_state(state["rng"])
-    losses = task.build_losses(torch_device)
     trained = torch.nn.parallel.DistributedDataParallel(
         net, device_ids=[torch_device.index] if torch_device.type == "cuda" else None) if world.size > 1 else net
 
@@ -227,8 +237,6 @@ def train(model: str, split: Split | str | os.PathLike, out_dir: str | os.PathLi
     sampler = (DistributedReferenceSampler(split, world.rank, world.size, p_synthetic=train_config.p_synthetic,
                                            seed=train_config.seed) if world.size > 1 else
                ReferenceSampler(split, p_synthetic=train_config.p_synthetic, seed=train_config.seed))
-    data = PairData(split, task, use_masks=task.uses_masks, seed=train_config.seed, cache=train_config.cache_views,
-                    images_root=images_root, pool_root=pool_root)
     per_epoch = -(-len(sampler) // train_config.batch_size)
     total = per_epoch * train_config.epochs
     if train_config.max_steps is not None:
@@ -303,6 +311,7 @@ def _checkpoint(out, world, net, task, model_name, optimizers, step, epoch, batc
     log.flush()
     if not world.main:
         return None
+    extra = {"task": task.state_dict()} if hasattr(task, "state_dict") else {}
     return save_checkpoint(out, step, net, model_name, task.model_record(),
                            {"epoch": epoch, "batch": batch_done, "optimizers": [o.state_dict() for o in optimizers],
-                            "rng": rng_state()})
+                            "rng": rng_state(), **extra})

@@ -17,14 +17,22 @@ REPO = Path(__file__).resolve().parents[3]
 STEPS = 12
 
 _RANK = """
-import json, os, sys
+import hashlib, json, os, sys
 sys.path.insert(0, {repo!r})
 os.environ.update(RANK=sys.argv[1], LOCAL_RANK=sys.argv[1], WORLD_SIZE="2", MASTER_ADDR="127.0.0.1",
                   MASTER_PORT={port!r})
+import reference_models.spcolor.training as spcolor_training
 from reference_models.training.loop import train
-run = train("msa", {split!r}, {out!r}, config_file={config!r}, max_steps=STEPS, device="cpu", progress=False)
-print(json.dumps({{"digest": run.weights_digest, "first": run.first_loss, "last": run.last_loss,
-                  "checkpoint": None if run.checkpoint is None else str(run.checkpoint)}}))
+
+tasks = []  # SPColor's task, to read its discriminator after the run
+original_init = spcolor_training.SPColorTask.__init__
+spcolor_training.SPColorTask.__init__ = lambda self, *a: (tasks.append(self), original_init(self, *a))[1]
+run = train({model!r}, {split!r}, {out!r}, config_file={config!r}, max_steps={steps}, device="cpu", progress=False)
+critic = hashlib.sha256()
+for value in (tasks[0].discriminator.state_dict().values() if tasks else []):
+    critic.update(value.detach().contiguous().view(-1).view(dtype=__import__("torch").uint8).numpy().tobytes())
+print(json.dumps({{"digest": run.weights_digest, "critic": critic.hexdigest(), "first": run.first_loss,
+                  "last": run.last_loss, "checkpoint": None if run.checkpoint is None else str(run.checkpoint)}}))
 """
 
 
@@ -34,15 +42,12 @@ def _free_port() -> str:
         return str(sock.getsockname()[1])
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="gloo on Linux")
-def test_two_gloo_ranks_keep_the_same_weights(training_splits, tmp_path, tiny_config, monkeypatch):
+def _two_ranks(model: str, split, out, config, steps: int) -> list[dict]:
+    """Train ``model`` in two gloo processes; each one's result (weights digests, losses, checkpoint)."""
     import os
 
-    monkeypatch.setenv("COLORBENCH_CACHE", str(tmp_path / "cache"))
-    config = tmp_path / "fast.json"
-    config.write_text(json.dumps({**json.loads(tiny_config.read_text()), "lr": 1e-3}))
-    script = _RANK.format(repo=str(REPO), port=_free_port(), split=str(training_splits[0]), out=str(tmp_path / "run"),
-                          config=str(config)).replace("STEPS", str(STEPS))
+    script = _RANK.format(repo=str(REPO), port=_free_port(), model=model, split=str(split), out=str(out),
+                          config=str(config), steps=steps)
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     ranks = [subprocess.Popen([sys.executable, "-c", script, str(rank)], stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True, env=env) for rank in (0, 1)]
@@ -51,6 +56,15 @@ def test_two_gloo_ranks_keep_the_same_weights(training_splits, tmp_path, tiny_co
         stdout, stderr = process.communicate(timeout=600)
         assert process.returncode == 0, stderr[-3000:]
         results.append(json.loads(stdout.strip().splitlines()[-1]))
+    return results
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="gloo on Linux")
+def test_two_gloo_ranks_keep_the_same_weights(training_splits, tmp_path, tiny_config, monkeypatch):
+    monkeypatch.setenv("COLORBENCH_CACHE", str(tmp_path / "cache"))
+    config = tmp_path / "fast.json"
+    config.write_text(json.dumps({**json.loads(tiny_config.read_text()), "lr": 1e-3}))
+    results = _two_ranks("msa", training_splits[0], tmp_path / "run", config, STEPS)
     assert results[0]["digest"] == results[1]["digest"]  # gradients all-reduced, buffers broadcast
     assert results[0]["checkpoint"] and results[1]["checkpoint"] is None  # rank 0 alone writes
     assert json.loads((tmp_path / "run" / "run.json").read_text())["world_size"] == 2
@@ -62,6 +76,22 @@ def test_two_gloo_ranks_keep_the_same_weights(training_splits, tmp_path, tiny_co
     for run in ("run", "single"):
         losses = [float(row["loss"]) for row in csv.DictReader((tmp_path / run / "log.csv").open())]
         assert len(losses) == STEPS and sum(losses[-4:]) < sum(losses[:4]), (run, losses)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="gloo on Linux")
+def test_spcolor_ranks_keep_the_same_networks_discriminator_and_prior(training_splits, tmp_path, random_weights,
+                                                                      monkeypatch):
+    """SPColor's generator under DDP and its discriminator's gradients averaged by the task: after two
+    steps both ranks hold the same networks, k-means centres and discriminator."""
+    from tests.reference_models.spcolor.test_training import TINY_SPCOLOR
+
+    random_weights("vgg19")
+    monkeypatch.setenv("COLORBENCH_CACHE", str(tmp_path / "cache"))
+    config = tmp_path / "spcolor.json"
+    config.write_text(json.dumps({**TINY_SPCOLOR, "batch_size": 1}))
+    results = _two_ranks("spcolor", training_splits[0], tmp_path / "run", config, 2)
+    assert results[0]["digest"] == results[1]["digest"] and results[0]["critic"] == results[1]["critic"]
+    assert results[0]["first"] != results[1]["first"]  # each rank trained on its own shard
 
 
 def test_the_distributed_sampler_shards_every_epoch(training_splits):

@@ -1,0 +1,131 @@
+"""SPColor's losses: the paper's weights, the self-reference L1, and each term's defining property."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from reference_models.spcolor.config import preset
+from reference_models.spcolor.losses import (
+    SPColorLoss,
+    contextual_loss,
+    relativistic_lsgan_discriminator,
+    relativistic_lsgan_generator,
+    self_reference_l1,
+    shift_batch,
+    similarity_masked_perceptual,
+    smoothness_loss,
+)
+from reference_models.spcolor.model import SPColorOutput
+from reference_models.spcolor.prior import PriorOutput
+
+
+def test_paper_weights():
+    cfg = preset("paper")
+    assert (cfg.l1_weight, cfg.smp_weight, cfg.adversarial_weight, cfg.smoothness_weight) == (2.0, 0.01, 0.4, 2.0)
+    assert cfg.contextual_weight == 0.0 and preset("released-code").contextual_weight == 0.2
+
+
+def test_l1_counts_self_reference_samples_only():
+    pred = torch.zeros(4, 2, 3, 3)
+    target = torch.zeros(4, 2, 3, 3)
+    target[0] += 2.0  # self-reference, error 2
+    target[1] += 100.0  # not a self-reference: must not count
+    target[2] += 4.0  # self-reference, error 4
+    flags = torch.tensor([True, False, True, False])
+    assert float(self_reference_l1(pred, target, flags)) == pytest.approx(3.0)  # (2 + 4) / 2 self-references
+    assert float(self_reference_l1(pred, target, flags, "released")) == pytest.approx(6.0 / (2 + 1e-5) / 4)
+    assert float(self_reference_l1(pred, target, torch.zeros(4, dtype=torch.bool))) == 0.0
+    with pytest.raises(ValueError, match=r"\(B,\)"):
+        self_reference_l1(pred, target, flags[:3])
+
+
+def test_smp_is_masked_by_one_minus_similarity():
+    g = torch.Generator().manual_seed(0)
+    pred, gt = torch.randn(2, 8, 4, 4, generator=g), torch.randn(2, 8, 4, 4, generator=g)
+    full = similarity_masked_perceptual(pred, gt, torch.zeros(2, 1, 16, 16))
+    assert float(full) == pytest.approx(float(((pred - gt) ** 2).mean()))  # S = 0: the plain perceptual loss
+    assert float(similarity_masked_perceptual(pred, gt, torch.ones(2, 1, 16, 16))) == 0.0  # S = 1: no penalty
+    half = torch.zeros(2, 1, 16, 16)
+    half[..., :8] = 1.0
+    assert float(similarity_masked_perceptual(pred, gt, half)) == pytest.approx(
+        float(((pred - gt)[..., 2:] ** 2).sum() / (pred - gt).numel()))
+
+
+def test_relativistic_lsgan_values():
+    real, fake = torch.tensor([[1.0], [3.0]]), torch.tensor([[0.0], [2.0]])  # means 2 and 1
+    # D: [mean((r - 1 - 1)^2) + mean((f - 2 + 1)^2)] / 2 = [(1 + 1)/2 + (1 + 1)/2] / 2 = 1
+    assert float(relativistic_lsgan_discriminator(real, fake)) == pytest.approx(1.0)
+    # G: [mean((r - 1 + 1)^2) + mean((f - 2 - 1)^2)] / 2 = [(1 + 9)/2 + (9 + 1)/2] / 2 = 5
+    assert float(relativistic_lsgan_generator(real, fake)) == pytest.approx(5.0)
+    assert torch.equal(shift_batch(torch.arange(4.0)), torch.tensor([3.0, 0.0, 1.0, 2.0]))
+
+
+def test_smoothness_zero_for_flat_colour_and_positive_for_noise():
+    lab = torch.cat([torch.full((1, 1, 8, 8), 50.0), torch.zeros(1, 2, 8, 8)], 1)
+    ab = torch.full((1, 2, 8, 8), 20.0)
+    # interior pixels average equal neighbours; border ones also see the zero padding (as released)
+    assert float(smoothness_loss(lab, ab)) < 1e-3
+    noisy = ab + torch.randn(1, 2, 8, 8, generator=torch.Generator().manual_seed(0)) * 10
+    assert float(smoothness_loss(lab, noisy)) > 10.0
+
+
+def test_contextual_loss_zero_for_identical_features():
+    x = torch.randn(2, 16, 5, 5, generator=torch.Generator().manual_seed(0))
+    assert float(contextual_loss(x, x).max()) < 1e-6
+    assert float(contextual_loss(x, torch.randn(2, 16, 5, 5)).min()) > 0.1
+
+
+class _Vgg(torch.nn.Module):
+    """Stand-in features: fixed random 1x1 projections of RGB at the VGG strides."""
+
+    def __init__(self):
+        super().__init__()
+        g = torch.Generator().manual_seed(0)
+        self.w = {name: torch.randn(8, 3, generator=g) for name in ("relu3_2", "relu4_2", "relu5_2")}
+
+    def forward(self, rgb):
+        out = {}
+        for name, stride in (("relu3_2", 4), ("relu4_2", 8), ("relu5_2", 16)):
+            out[name] = torch.einsum("oc,bchw->bohw", self.w[name], torch.nn.functional.avg_pool2d(rgb, stride))
+        return out
+
+
+class _Critic(torch.nn.Module):
+    def forward(self, lab):
+        return lab.mean(dim=(1, 2, 3))[:, None] / 50.0
+
+
+def _output(ab, similarity, ref_features):
+    maps = PriorOutput(torch.zeros(2, 4, 4, dtype=torch.long), torch.ones(2, 4, 4))
+    return SPColorOutput(ab, ab.detach(), similarity, similarity > 0, maps, maps, ref_features)
+
+
+def test_generator_terms_carry_the_configured_weights():
+    g = torch.Generator().manual_seed(0)
+    target_lab = torch.cat([torch.rand(2, 1, 32, 32, generator=g) * 100,
+                            torch.randn(2, 2, 32, 32, generator=g) * 20], 1)
+    ab = (torch.randn(2, 2, 32, 32, generator=g) * 20).requires_grad_(True)
+    sim = torch.rand(2, 1, 32, 32, generator=g)
+    flags = torch.tensor([True, False])
+    vgg = _Vgg()
+    ref_features = vgg(torch.rand(2, 3, 32, 32, generator=g))
+    out = _output(ab, sim, ref_features)
+    unit = preset("paper", l1_weight=1.0, smp_weight=1.0, adversarial_weight=1.0, smoothness_weight=1.0,
+                  contextual_weight=1.0)
+    scaled = preset("paper", contextual_weight=0.2)
+    one = SPColorLoss(unit, vgg).generator_loss(out, target_lab, flags, _Critic())
+    paper = SPColorLoss(scaled, vgg).generator_loss(out, target_lab, flags, _Critic())
+    value = {name: (float(getattr(paper, name).detach()), float(getattr(one, name).detach())) for name in paper._fields}
+    for name, weight in (("l1", 2.0), ("smp", 0.01), ("adversarial", 0.4), ("smoothness", 2.0), ("contextual", 0.2)):
+        assert value[name][0] == pytest.approx(weight * value[name][1], rel=1e-5), name
+        assert value[name][1] != 0.0, name
+    assert value["total"][0] == pytest.approx(sum(value[n][0] for n in paper._fields[:-1]), rel=1e-6)
+    off = SPColorLoss(preset("paper"), vgg).generator_loss(out, target_lab, flags, _Critic())
+    assert float(off.contextual.detach()) == 0.0  # off by default
+    paper.total.backward()
+    assert ab.grad is not None and math.isfinite(float(ab.grad.abs().sum()))
+    critic = SPColorLoss(preset("paper"), vgg).discriminator_loss(ab, target_lab, _Critic())
+    assert critic.requires_grad is False  # the fakes are detached for the discriminator's step
