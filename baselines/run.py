@@ -20,12 +20,12 @@ from pathlib import Path
 import numpy as np
 
 from bench.core.color import rgb_to_gray
-from bench.core.errors import ColorbenchError, ImageReadError
+from bench.core.errors import ColorbenchError
 from bench.core.paths import check_output_dir
 from bench.core.splits import Split, load_split, plain_records
 from bench.core.workers import data_loader
 from bench.method_outputs import MethodOutputs
-from bench.pairs_io import keep_items, load_sources
+from bench.pairs_io import PairJobs, keep_items
 
 from .registry import BaselineSpec, PairInputs, get_baseline
 
@@ -61,26 +61,15 @@ def pair_rng(seed: int, pair_id: str) -> np.random.Generator:
 
 
 class _Colorize:
-    """Per pair, in a DataLoader worker: decode, colorize, write (errors come back as data)."""
+    """Per pair, in a DataLoader worker (:class:`bench.pairs_io.PairJobs`): colorize and write."""
 
-    def __init__(self, pair_ids, split, spec, outputs, seed, images_root, pool_root):
-        rows = {row["pair_id"]: row for row in plain_records(split.table)}
-        self.rows, self.spec, self.outputs, self.seed = [rows[pid] for pid in pair_ids], spec, outputs, seed
-        self.images_root, self.pool_root = split.root("images", images_root), split.root("pool", pool_root)
-        self.recipe, self.object_level = split.recipe, split.level == "object"
+    def __init__(self, spec, outputs, seed):
+        self.spec, self.outputs, self.seed = spec, outputs, seed
 
-    def __len__(self) -> int:
-        return len(self.rows)
-
-    def __getitem__(self, i: int) -> dict:
-        row = self.rows[i]
-        try:
-            item = load_sources(row, self.images_root, self.pool_root, self.recipe, self.object_level)
-            rgb = self.spec.fn(pair_inputs(item, self.spec), pair_rng(self.seed, row["pair_id"]))
-            self.outputs.write(row["pair_id"], rgb, f"baseline {self.spec.name}")
-            return {"pair_id": row["pair_id"]}
-        except (ColorbenchError, ImageReadError) as exc:
-            return {"pair_id": row["pair_id"], "error": exc}
+    def __call__(self, row: dict, item: dict) -> dict:
+        rgb = self.spec.fn(pair_inputs(item, self.spec), pair_rng(self.seed, row["pair_id"]))
+        self.outputs.write(row["pair_id"], rgb, f"baseline {self.spec.name}")
+        return {}
 
 
 def run_baseline(name: str, split: Split | str | os.PathLike, out_dir: str | os.PathLike, *, seed: int = 0,
@@ -112,8 +101,10 @@ def run_baseline(name: str, split: Split | str | os.PathLike, out_dir: str | os.
                               f"{split.split_id} is image level")
     manifest = {"method": name, "kind": "baseline", "seed": seed}
     with MethodOutputs(out_dir, split, manifest, resume=resume, overwrite=overwrite, what="baseline run") as outputs:
-        loader = data_loader(_Colorize(outputs.todo, split, spec, outputs, seed, images_root, pool_root),
-                             batch_size=None, collate_fn=keep_items, num_workers=min(workers, len(outputs.todo)))
+        rows = {row["pair_id"]: row for row in plain_records(split.table)}
+        jobs = PairJobs([rows[pid] for pid in outputs.todo], split, _Colorize(spec, outputs, seed), images_root,
+                        pool_root)
+        loader = data_loader(jobs, batch_size=None, collate_fn=keep_items, num_workers=min(workers, len(jobs)))
         start = time.perf_counter()
         with tqdm(total=len(split.table), initial=len(outputs.done), desc=name, unit="pair",
                   disable=not progress) as bar:

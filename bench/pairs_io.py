@@ -19,8 +19,8 @@ from .core.images import decode_rgb, decode_rgb_with_info, read_file
 from .core.paths import resolve_inside
 from .core.synthetic import DEFAULT_RECIPE, SyntheticRecipe, render_synthetic
 
-__all__ = ["PairSource", "bbox_of", "check_target_size", "keep_items", "load_pair", "load_sources", "output_notes",
-           "read_checked", "safe_load_pair"]
+__all__ = ["PairJobs", "PairSource", "bbox_of", "check_target_size", "keep_items", "load_pair", "load_sources",
+           "output_notes", "read_checked", "safe_load_pair"]
 
 #: Pillow modes an output may have without a warning (anything else is converted and reported).
 PLAIN_MODES = ("RGB",)
@@ -132,3 +132,33 @@ def safe_load_pair(row: dict, source: PairSource, object_level: bool) -> dict:
         return load_pair(row, source, object_level)
     except (ColorbenchError, ImageReadError) as exc:
         return {"pair_id": row["pair_id"], "error": exc}
+
+
+class PairJobs:
+    """A split's pairs as DataLoader items for a method (a baseline, a reference model): in a worker,
+    each pair's inputs are decoded (:func:`load_sources`) and handed to ``process(row, item)``,
+    whose dict joins the item's ``pair_id``; a bad input comes back as data (``{"pair_id",
+    "error"}``), for the main process to raise as its one-line error.
+
+    Args:
+        rows: the split rows to do (plain dicts).
+        split: the split (its image roots, synthetic recipe and level).
+        process: a picklable ``(row, item) -> dict``.
+        images_root, pool_root: where the split's images are now, if they moved.
+    """
+
+    def __init__(self, rows: list[dict], split, process, images_root=None, pool_root=None):
+        self.rows, self.process = rows, process
+        self.images_root, self.pool_root = split.root("images", images_root), split.root("pool", pool_root)
+        self.recipe, self.object_level = split.recipe, split.level == "object"
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, i: int) -> dict:
+        row = self.rows[i]
+        try:
+            item = load_sources(row, self.images_root, self.pool_root, self.recipe, self.object_level)
+            return {"pair_id": row["pair_id"], **self.process(row, item)}
+        except (ColorbenchError, ImageReadError) as exc:
+            return {"pair_id": row["pair_id"], "error": exc}

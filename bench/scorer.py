@@ -18,9 +18,10 @@ schema is :mod:`bench.results`).
 * Bounded memory: decoded pairs wait in per-size buckets until a bucket holds ``batch_size`` pairs
   or ``batch_pixels`` pixels; when all waiting pairs together exceed :data:`MAX_PENDING_BATCHES`
   batches' worth of pixels, the fullest bucket is scored early.
-* Interrupt-safe: at least every :data:`CHECKPOINT_SECONDS` of work every waiting bucket is scored
-  and the finished pairs are appended to the checkpoint under ``OUT/.partial``; ``resume=True``
-  continues from there (refusing a checkpoint of other outputs or settings, see
+* Interrupt-safe: after every scored batch, once :data:`CHECKPOINT_SECONDS` have passed since the
+  last save, the pairs finished since are appended to the checkpoint under ``OUT/.partial`` (pairs
+  still waiting in a bucket have had no scoring work yet; a resumed run reads them again);
+  ``resume=True`` continues from there (refusing a checkpoint of other outputs or settings, see
   :mod:`bench.score_state`) and loses or duplicates no row.
 * One run per output folder at a time (an OS lock on ``OUT``); an existing result is replaced only
   with ``overwrite=True``; the output folder is checked before any work starts.
@@ -203,8 +204,8 @@ class _Pass:
 
     def __init__(self, state: ScoreState, metrics: dict, per_image: list[MetricSpec], extractors: dict,
                  sided: dict, gt_cache: dict, pair_index: dict, levels: list[str], device: torch.device,
-                 batch_size: int, batch_pixels: int):
-        self.state, self.metrics, self.per_image = state, metrics, per_image
+                 batch_size: int, batch_pixels: int, after_batch: Callable[[], None] = lambda: None):
+        self.state, self.metrics, self.per_image, self.after_batch = state, metrics, per_image, after_batch
         self.extractors, self.sided, self.gt_cache = extractors, sided, gt_cache
         self.pair_index, self.levels, self.device = pair_index, levels, device
         self.batch_size, self.batch_pixels = batch_size, batch_pixels
@@ -267,6 +268,7 @@ class _Pass:
             if self.pending_levels[pid] == 0:
                 del self.pending_levels[pid]
                 self.state.mark_done(pid)
+        self.after_batch()
 
 
 def score(split: Split | str | os.PathLike, pred_dir: str | os.PathLike, *, metrics: list[str] | None = None,
@@ -363,17 +365,21 @@ def _score(split: Split, split_file: str | None, pred_dir: Path, out: Path | Non
                          collate_fn=keep_items, num_workers=min(workers, len(rows)))
     last_save = time.monotonic()
     with tqdm(total=len(pair_ids), initial=len(state.done), desc="scoring", unit="pair", disable=not progress) as bar:
+        def after_batch() -> None:
+            # after every scored batch (also those of the final flush): the pairs finished since the
+            # last save, once CHECKPOINT_SECONDS have passed
+            nonlocal last_save
+            if time.monotonic() - last_save >= CHECKPOINT_SECONDS:
+                checkpoint.save(state)
+                last_save = time.monotonic()
+            bar.update(len(state.done) - bar.n)
+
+        scoring.after_batch = after_batch
         for item in loader:
             if "error" in item:
                 raise item["error"]
             scoring.add(item)
-            if time.monotonic() - last_save >= CHECKPOINT_SECONDS:
-                scoring.flush_all()  # every pair read so far is finished, then saved
-                checkpoint.save(state)
-                last_save = time.monotonic()
-            bar.update(len(state.done) - bar.n)
         scoring.flush_all()
-        bar.update(len(state.done) - bar.n)
 
     _report_notes(state.notes, warn)
     _save_gt_cache(state, pair_ids, gt_cache, gt_keys)

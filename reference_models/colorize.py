@@ -22,14 +22,14 @@ from pathlib import Path
 import numpy as np
 
 from bench.core.color import rgb_to_gray
-from bench.core.errors import ColorbenchError, ImageReadError
+from bench.core.errors import ColorbenchError
 from bench.core.images import read_rgb, write_png
 from bench.core.paths import check_output_dir, check_output_file
 from bench.core.splits import Split, load_split, plain_records
 from bench.core.weights import file_sha256
 from bench.core.workers import data_loader
 from bench.method_outputs import MethodOutputs
-from bench.pairs_io import keep_items, load_sources
+from bench.pairs_io import PairJobs, keep_items
 
 __all__ = ["ColorizeRun", "colorize_split", "colorize_pair", "to_uint8_image"]
 
@@ -54,26 +54,16 @@ def to_uint8_image(rgb) -> np.ndarray:
     return np.clip(np.rint(rgb.detach().float().cpu().numpy().transpose(1, 2, 0) * 255.0), 0, 255).astype(np.uint8)
 
 
-class _Prepared:
-    """Per pair, in a DataLoader worker: decode and prepare (errors come back as data)."""
+class _Prepare:
+    """Per pair, in a DataLoader worker (:class:`bench.pairs_io.PairJobs`): the model's preparation
+    of what a method sees (the gray target, the reference, the masks when used)."""
 
-    def __init__(self, rows, split: Split, prepare, use_masks: bool, images_root, pool_root):
-        self.rows, self.prepare, self.use_masks = rows, prepare, use_masks
-        self.images_root, self.pool_root = split.root("images", images_root), split.root("pool", pool_root)
-        self.recipe, self.object_level = split.recipe, split.level == "object"
+    def __init__(self, prepare, use_masks: bool):
+        self.prepare, self.use_masks = prepare, use_masks
 
-    def __len__(self) -> int:
-        return len(self.rows)
-
-    def __getitem__(self, i: int) -> dict:
-        row = self.rows[i]
-        try:
-            item = load_sources(row, self.images_root, self.pool_root, self.recipe, self.object_level)
-            masks = (item.get("mask"), item.get("reference_mask")) if self.use_masks else (None, None)
-            return {"pair_id": row["pair_id"], "sample": self.prepare(rgb_to_gray(item["gt"]), item["reference"],
-                                                                      *masks)}
-        except (ColorbenchError, ImageReadError) as exc:
-            return {"pair_id": row["pair_id"], "error": exc}
+    def __call__(self, row: dict, item: dict) -> dict:
+        masks = (item.get("mask"), item.get("reference_mask")) if self.use_masks else (None, None)
+        return {"sample": self.prepare(rgb_to_gray(item["gt"]), item["reference"], *masks)}
 
 
 def colorize_split(model: str, checkpoint: str | os.PathLike, split: Split | str | os.PathLike,
@@ -111,8 +101,8 @@ def colorize_split(model: str, checkpoint: str | os.PathLike, split: Split | str
                 "checkpoint_sha256": file_sha256(checkpoint), "masks": use_masks}
     with MethodOutputs(out_dir, split, manifest, resume=resume, overwrite=overwrite, what="colorize run") as outputs:
         rows = {row["pair_id"]: row for row in plain_records(split.table)}
-        data = _Prepared([rows[pid] for pid in outputs.todo], split, network.preparer(), use_masks, images_root,
-                         pool_root)
+        data = PairJobs([rows[pid] for pid in outputs.todo], split, _Prepare(network.preparer(), use_masks),
+                        images_root, pool_root)
         loader = data_loader(data, batch_size=batch_size, collate_fn=keep_items, num_workers=min(workers, len(data)))
         start = time.perf_counter()
         with tqdm(total=len(split.table), initial=len(outputs.done), desc=f"colorizing ({model})", unit="pair",

@@ -1,15 +1,42 @@
-"""The tensors a model's ``colorize(gray_rgb, reference_rgb, masks)`` takes, checked and split into
-the per-image numpy arrays the (skimage-based) preprocessing of SA and MSA works on."""
+"""The inputs the models' preprocessing takes, checked in one place: the tensors of a model's
+``colorize(gray_rgb, reference_rgb, masks)`` split into the per-image numpy arrays the
+(skimage-based) preprocessing of SA and MSA works on, and the checks of one numpy image or mask."""
 
 from __future__ import annotations
 
 import numpy as np
 import torch
 
-__all__ = ["ColorizeInputs", "split_colorize_inputs"]
+__all__ = ["ColorizeInputs", "check_rgb_array", "resize_mask", "split_colorize_inputs"]
 
 #: ``(targets, references, target_masks, reference_masks, batched)``.
 ColorizeInputs = tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray | None], list[np.ndarray | None], bool]
+
+
+def check_rgb_array(image: np.ndarray, name: str, uint8_only: bool = False) -> np.ndarray:
+    """``image`` if it is an RGB array :math:`(H, W, 3)`, uint8 (or float in [0, 1] unless
+    ``uint8_only``); else a TypeError / ValueError naming ``name``."""
+    if not isinstance(image, np.ndarray):
+        raise TypeError(f"{name} must be a numpy array; got {type(image).__name__}")
+    if image.ndim != 3 or image.shape[-1] != 3:
+        raise ValueError(f"{name} must have a shape of (H, W, 3); got {image.shape}")
+    if image.dtype != np.uint8 and (uint8_only or not np.issubdtype(image.dtype, np.floating)):
+        raise TypeError(f"{name} must be uint8{'' if uint8_only else ' or float in [0, 1]'} RGB; got dtype "
+                        f"{image.dtype}")
+    return image
+
+
+def resize_mask(mask: np.ndarray | None, image_shape: tuple[int, ...], size: int, name: str) -> np.ndarray | None:
+    """An object mask of an image of ``image_shape`` at ``size`` x ``size`` (None stays None):
+    nearest-neighbour, so a mask stays binary (no anti-aliasing blur)."""
+    from skimage.transform import resize
+
+    if mask is None:
+        return None
+    mask = np.asarray(mask)
+    if mask.shape != tuple(image_shape[:2]):
+        raise ValueError(f"{name} must have the image's shape (H, W) = {tuple(image_shape[:2])}; got {mask.shape}")
+    return resize(mask.astype(bool), (size, size), order=0, anti_aliasing=False)
 
 
 def _as_numpy_images(images: torch.Tensor, name: str) -> tuple[list[np.ndarray], bool]:

@@ -30,29 +30,11 @@ import torch.nn.functional as F
 from skimage.color import rgb2lab
 from skimage.transform import resize
 
+from reference_models.layers.colorize_inputs import check_rgb_array, resize_mask
 from reference_models.layers.superpixels import superpixel_levels
 from reference_models.msa.model import MSAConfig
 
 __all__ = ["MSABatch", "collate", "pair_sample", "postprocess", "prepare_sample", "prepare_view"]
-
-
-def _check_rgb(image: np.ndarray, name: str) -> np.ndarray:
-    if not isinstance(image, np.ndarray):
-        raise TypeError(f"{name} must be a numpy array; got {type(image).__name__}")
-    if image.ndim != 3 or image.shape[-1] != 3:
-        raise ValueError(f"{name} must have a shape of (H, W, 3); got {image.shape}")
-    if image.dtype != np.uint8 and not np.issubdtype(image.dtype, np.floating):
-        raise TypeError(f"{name} must be uint8 or float in [0, 1]; got dtype {image.dtype}")
-    return image
-
-
-def _mask_at(mask: np.ndarray | None, shape: tuple[int, ...], size: int, name: str) -> np.ndarray | None:
-    if mask is None:
-        return None
-    mask = np.asarray(mask)
-    if mask.shape != tuple(shape[:2]):
-        raise ValueError(f"{name} must have the image's shape (H, W) = {tuple(shape[:2])}; got {mask.shape}")
-    return resize(mask.astype(bool), (size, size), order=0, anti_aliasing=False)  # binary stays binary
 
 
 def prepare_view(rgb: np.ndarray, mask: np.ndarray | None = None, config: MSAConfig | None = None,
@@ -72,11 +54,12 @@ def prepare_view(rgb: np.ndarray, mask: np.ndarray | None = None, config: MSACon
         rounded to uint8 like any stored image), and its superpixels on that image's ``L / 100``.
     """
     config = config or MSAConfig()
-    rgb = _check_rgb(rgb, "image")
+    rgb = check_rgb_array(rgb, "image")
     size = config.input_size
     small = np.clip(np.rint(resize(rgb, (size, size)) * 255.0), 0, 255).astype(np.uint8)
     lightness = rgb2lab(small)[..., 0] / 100.0
-    labels = superpixel_levels(lightness, _mask_at(mask, rgb.shape, size, "mask"), config.superpixels, cache=cache)
+    mask = resize_mask(mask, rgb.shape, size, "mask")
+    labels = superpixel_levels(lightness, mask, config.superpixels, cache=cache)
     return {"rgb": small, **{f"labels{i}": level for i, level in enumerate(labels)}}
 
 
@@ -168,7 +151,7 @@ def postprocess(ab_net: torch.Tensor, target_rgb: np.ndarray) -> torch.Tensor:
     """
     if ab_net.ndim != 3 or ab_net.shape[0] != 2:
         raise ValueError(f"ab_net must have a shape of (2, S, S); got {tuple(ab_net.shape)}")
-    target_rgb = _check_rgb(target_rgb, "target_rgb")
+    target_rgb = check_rgb_array(target_rgb, "target_rgb")
     height, width = target_rgb.shape[:2]
     lightness = torch.from_numpy(rgb2lab(target_rgb)[..., 0]).to(ab_net.device, torch.float32)
     # Bilinear, anti-aliased when shrinking (torch, on the model's device).

@@ -43,6 +43,7 @@ import torch
 from skimage.color import rgb2gray, rgb2lab
 from skimage.transform import resize
 
+from reference_models.layers.colorize_inputs import check_rgb_array, resize_mask
 from reference_models.layers.superpixels import SA_SUPERPIXELS, SuperpixelConfig, superpixel_levels
 
 __all__ = ["SA_INPUT_SIZE", "SAInputs", "postprocess", "preprocess_pair", "remap_luminance", "to_tensors"]
@@ -74,26 +75,6 @@ class SAInputs:
     reference_labels: list[np.ndarray]
 
 
-def _check_rgb(image: np.ndarray, name: str) -> np.ndarray:
-    if not isinstance(image, np.ndarray):
-        raise TypeError(f"{name} must be a numpy array; got {type(image).__name__}")
-    if image.ndim != 3 or image.shape[-1] != 3:
-        raise ValueError(f"{name} must have a shape of (H, W, 3); got {image.shape}")
-    if image.dtype != np.uint8 and not np.issubdtype(image.dtype, np.floating):
-        raise TypeError(f"{name} must be uint8 or float in [0, 1]; got dtype {image.dtype}")
-    return image
-
-
-def _resize_mask(mask: np.ndarray | None, image_shape: tuple[int, ...], size: int, name: str) -> np.ndarray | None:
-    if mask is None:
-        return None
-    mask = np.asarray(mask)
-    if mask.shape != tuple(image_shape[:2]):
-        raise ValueError(f"{name} must have the image's shape (H, W) = {tuple(image_shape[:2])}; got {mask.shape}")
-    # Nearest-neighbour: a mask must stay binary (no anti-aliasing blur).
-    return resize(mask.astype(bool), (size, size), order=0, anti_aliasing=False)
-
-
 def remap_luminance(gray: np.ndarray, reference_l: np.ndarray) -> np.ndarray:
     """Give ``gray`` the mean and (population) standard deviation of ``reference_l``.
 
@@ -123,10 +104,10 @@ def preprocess_pair(target_rgb: np.ndarray, reference_rgb: np.ndarray, target_ma
     Returns:
         :class:`SAInputs`.
     """
-    target_rgb = _check_rgb(target_rgb, "target_rgb")
-    reference_rgb = _check_rgb(reference_rgb, "reference_rgb")
-    t_mask = _resize_mask(target_mask, target_rgb.shape, size, "target_mask")
-    r_mask = _resize_mask(reference_mask, reference_rgb.shape, size, "reference_mask")
+    target_rgb = check_rgb_array(target_rgb, "target_rgb")
+    reference_rgb = check_rgb_array(reference_rgb, "reference_rgb")
+    t_mask = resize_mask(target_mask, target_rgb.shape, size, "target_mask")
+    r_mask = resize_mask(reference_mask, reference_rgb.shape, size, "reference_mask")
 
     target_gray_full = rgb2gray(target_rgb)
     target_gray = rgb2gray(resize(target_rgb, (size, size)))

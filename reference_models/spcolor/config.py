@@ -23,9 +23,10 @@ image).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 
-from bench.core.errors import ColorbenchError, unknown_name
+from bench.core.errors import unknown_name
+from bench.core.settings import settings_from_dict
 
 __all__ = ["PRESETS", "PRIORS", "SPColorConfig", "preset"]
 
@@ -34,8 +35,6 @@ PRIORS = ("stego", "kmeans")
 _VGG_INPUTS = ("torchvision", "caffe")
 _L1_REDUCTIONS = ("self_reference_mean", "released")
 _SCHEDULES = ("multistep", "step")
-#: Fields given as lists in user settings (JSON/TOML) and stored as tuples.
-_TUPLE_FIELDS = ("colornet_widths", "self_reference_scale", "self_reference_ratio", "betas", "lr_milestones")
 
 
 @dataclass(frozen=True)
@@ -146,15 +145,7 @@ class SPColorConfig:
     @classmethod
     def from_dict(cls, values: dict | None) -> SPColorConfig:
         """A config from user settings; a mistyped key is an error, never silently ignored."""
-        values = dict(values or {})
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ColorbenchError(f"unknown SPColor setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
-        for name in _TUPLE_FIELDS:
-            if name in values:
-                values[name] = tuple(values[name])
-        return cls(**values)
+        return settings_from_dict(cls, values, "SPColor setting")
 
     def as_dict(self) -> dict:
         """All settings as a plain dict (tuples kept)."""

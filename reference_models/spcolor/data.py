@@ -35,20 +35,11 @@ import torch
 from skimage.transform import resize
 
 from bench.core.color import rgb_to_lab
+from reference_models.layers.colorize_inputs import check_rgb_array
 from reference_models.spcolor.config import SPColorConfig
 
 __all__ = ["add_luminance_noise", "make_training_sample", "resize_and_center_crop", "resize_short_side",
            "self_reference_view", "short_side_shape", "to_lab_tensor"]
-
-
-def _check_rgb(image: np.ndarray, name: str) -> np.ndarray:
-    if not isinstance(image, np.ndarray):
-        raise TypeError(f"{name} must be a numpy array; got {type(image).__name__}")
-    if image.ndim != 3 or image.shape[-1] != 3:
-        raise ValueError(f"{name} must have a shape of (H, W, 3); got {image.shape}")
-    if image.dtype != np.uint8:
-        raise TypeError(f"{name} must be uint8 RGB; got dtype {image.dtype}")
-    return image
 
 
 def _resize_uint8(image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
@@ -67,7 +58,7 @@ def short_side_shape(height: int, width: int, size: int) -> tuple[int, int]:
 def resize_short_side(image: np.ndarray, size: int = 256) -> np.ndarray:
     """The first half of :func:`resize_and_center_crop` (what a training view caches): uint8 RGB
     with its short side at ``size``; cropping it gives exactly ``resize_and_center_crop(image)``."""
-    image = _check_rgb(image, "image")
+    image = check_rgb_array(image, "image", uint8_only=True)
     shape = short_side_shape(*image.shape[:2], size)
     return image.copy() if shape == image.shape[:2] else _resize_uint8(image, shape)
 
@@ -82,7 +73,7 @@ def resize_and_center_crop(image: np.ndarray, size: int = 256) -> np.ndarray:
     Returns:
         uint8 :math:`(size, size, 3)`.
     """
-    image = _check_rgb(image, "image")
+    image = check_rgb_array(image, "image", uint8_only=True)
     h, w = image.shape[:2]
     if (h, w) == (size, size):
         return image.copy()
@@ -104,7 +95,7 @@ def self_reference_view(image: np.ndarray, rng: np.random.Generator, size: int =
     Returns:
         uint8 :math:`(size, size, 3)`.
     """
-    image = _check_rgb(image, "image")
+    image = check_rgb_array(image, "image", uint8_only=True)
     if rng.random() < flip:
         image = image[:, ::-1]
     h, w = image.shape[:2]
@@ -131,7 +122,8 @@ def self_reference_view(image: np.ndarray, rng: np.random.Generator, size: int =
 
 def to_lab_tensor(image: np.ndarray) -> torch.Tensor:
     """uint8 RGB :math:`(H, W, 3)` -> float32 CIELAB :math:`(3, H, W)` (skimage ``rgb2lab``)."""
-    return torch.from_numpy(rgb_to_lab(_check_rgb(image, "image")).astype(np.float32)).permute(2, 0, 1).contiguous()
+    lab = rgb_to_lab(check_rgb_array(image, "image", uint8_only=True)).astype(np.float32)
+    return torch.from_numpy(lab).permute(2, 0, 1).contiguous()
 
 
 def add_luminance_noise(lightness: torch.Tensor, rng: np.random.Generator, sigma: float = 2.0) -> torch.Tensor:
@@ -155,8 +147,8 @@ def make_training_sample(target_rgb: np.ndarray, reference_rgb: np.ndarray, rng:
     """
     config = config or SPColorConfig()
     size = config.image_size
-    _check_rgb(target_rgb, "target_rgb")
-    _check_rgb(reference_rgb, "reference_rgb")
+    check_rgb_array(target_rgb, "target_rgb", uint8_only=True)
+    check_rgb_array(reference_rgb, "reference_rgb", uint8_only=True)
     self_reference = bool(rng.random() < config.self_reference_probability)
     target = resize_and_center_crop(target_rgb, size)
     if self_reference:

@@ -88,6 +88,24 @@ def test_a_trained_checkpoint_colorizes_a_split_without_masks(training_splits, t
                        workers=0, progress=False)
 
 
+def test_the_cli_colorizes_one_pair_and_refuses_masks(training_splits, tmp_path, setup, tiny_coco, cli):
+    from bench.core.images import read_rgb, write_png
+
+    run = train("spcolor", training_splits[0], tmp_path / "run", config_file=setup, max_steps=1, device="cpu",
+                progress=False)
+    target, reference = tiny_coco[0] / "000000000001.jpg", tiny_coco[0] / "000000000003.jpg"
+    result = cli("colorize", "spcolor", "--checkpoint", run.checkpoint, "--target", target, "--reference", reference,
+                 "--out", tmp_path / "one.png", "--device", "cpu")
+    assert result.returncode == 0, result.stderr
+    assert read_rgb(tmp_path / "one.png").shape == read_rgb(target).shape
+    mask = tmp_path / "mask.png"
+    write_png(mask, (read_rgb(target) > 100).astype("uint8") * 255)
+    assert_one_line_error(cli("colorize", "spcolor", "--checkpoint", run.checkpoint, "--target", target,
+                              "--reference", reference, "--target-mask", mask, "--out", tmp_path / "two.png"),
+                          "SPColor uses no object masks")
+    assert not (tmp_path / "two.png").exists()
+
+
 def test_colorize_prepared_equals_colorize(training_splits, tmp_path, setup, tiny_coco):
     from bench.core.images import read_rgb
 
