@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-from bench.cli_common import add_command, add_image_roots_options, add_seed_option, add_workers_option
+from bench.cli_common import (
+    add_command,
+    add_image_roots_options,
+    add_method_outputs_options,
+    add_seed_option,
+    add_workers_option,
+)
 
 from .registry import get_baseline, list_baselines
 
@@ -21,8 +27,7 @@ def register(subparsers) -> None:
     parser.add_argument("name", choices=list_baselines(), metavar="NAME", help="baseline method (listed above)")
     parser.add_argument("--split", required=True, metavar="SPLIT.parquet", help="the split to colorize")
     parser.add_argument("--out", required=True, metavar="DIR", help="output folder for <pair_id>.png")
-    parser.add_argument("--resume", action="store_true", help="keep the outputs of an interrupted run and do the rest")
-    parser.add_argument("--overwrite", action="store_true", help="delete this split's outputs in OUT first")
+    add_method_outputs_options(parser)
     add_workers_option(parser)
     add_image_roots_options(parser)
     add_seed_option(parser)

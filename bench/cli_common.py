@@ -43,6 +43,13 @@ def add_workers_option(parser: argparse.ArgumentParser, default: int | None = 2)
                         help=f"DataLoader worker processes decoding images; 0 = in this process ({shown})")
 
 
+def add_method_outputs_options(parser: argparse.ArgumentParser) -> None:
+    """``--resume`` / ``--overwrite`` of a command that writes a method's outputs for a split (through
+    :mod:`bench.method_outputs`: ``baseline``, ``colorize``)."""
+    parser.add_argument("--resume", action="store_true", help="keep the outputs of an interrupted run and do the rest")
+    parser.add_argument("--overwrite", action="store_true", help="delete this split's outputs in --out first")
+
+
 def add_image_roots_options(parser: argparse.ArgumentParser) -> None:
     """``--images`` / ``--pool-images``: where a split's images are now, if they moved since it
     was built (every command that reads a split's images takes them)."""

@@ -8,6 +8,7 @@ from bench.cli_common import (
     add_command,
     add_device_option,
     add_image_roots_options,
+    add_method_outputs_options,
     add_workers_option,
     positive_int,
 )
@@ -96,8 +97,7 @@ def register_colorize(subparsers) -> None:
     parser.add_argument("--reference-mask", metavar="MASK.png", help="single pair: the reference object's mask")
     parser.add_argument("--out", required=True, metavar="DIR|OUT.png", help="output folder (split) or file (pair)")
     parser.add_argument("--batch-size", type=positive_int, default=8, help="pairs per network batch (default: 8)")
-    parser.add_argument("--resume", action="store_true", help="keep the outputs of an interrupted run, do the rest")
-    parser.add_argument("--overwrite", action="store_true", help="replace the split's outputs already in --out")
+    add_method_outputs_options(parser)
     add_workers_option(parser)
     add_device_option(parser)
     add_image_roots_options(parser)
