@@ -15,8 +15,9 @@ last loss of every run, and writes ``<figures>/demo-training-loss.png`` (the los
 
 The demo photographs are both the training and the evaluation images: this shows that the loop
 learns, not how well a model generalises. Without the pretrained files (phi's VGG19, LPIPS' VGG16)
-their random stand-ins are written into a temporary TORCH_HOME and said so. SPColor runs the paper's
-networks and losses with the k-means prior at batch 2 unless ``--config spcolor=FILE`` says otherwise.
+their random stand-ins are written into ``<out>/stand-in-torch-home`` (used as TORCH_HOME) and said
+so. SPColor runs the paper's networks and losses with the k-means prior at batch 2 unless
+``--config spcolor=FILE`` says otherwise.
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ import argparse
 import csv
 import os
 import shutil
-import tempfile
 from pathlib import Path
 
 NETWORKS = ["vgg19", "vgg16", "alexnet", "inception_fid"]
@@ -107,9 +107,12 @@ def main() -> None:
     if not all(is_present(name) for name in NETWORKS):
         from bench.testing import write_random_weights
 
-        home = Path(tempfile.mkdtemp(prefix="colorbench-demo-weights-"))
+        # Kept with the run (not in a temporary folder that would leak 1.4 GB per run): the
+        # checkpoints need these very networks to colorize again, and a rerun reuses them.
+        home = out / "stand-in-torch-home"
         os.environ["TORCH_HOME"] = str(home)
-        write_random_weights(home, NETWORKS)
+        if not all(is_present(name) for name in NETWORKS):
+            write_random_weights(home, NETWORKS)
         print(f"(pretrained files absent: random stand-ins in {home}; the figures show the loop learning, "
               "never a model's quality)")
     configs = dict(item.split("=", 1) for item in args.config)
