@@ -100,7 +100,7 @@ def folder_collection(root: str | os.PathLike, recursive: bool = False) -> Colle
     relatives = [file.relative_to(root).as_posix() for file in files]
     if not relatives:
         raise ColorbenchError(f"image folder {root} holds no images ({', '.join(IMAGE_SUFFIXES)})")
-    ids = unique_ids([relative.rsplit(".", 1)[0] if "." in relative else relative for relative in relatives])
+    ids = unique_ids(relatives)
     entries = [ImageEntry(image_id, relative, group=relative.split("/")[0] if "/" in relative else None)
                for image_id, relative in zip(ids, relatives)]
     return Collection(root, entries)
@@ -121,7 +121,7 @@ def coco_collection(annotations: str | os.PathLike, images_root: str | os.PathLi
     if not infos:
         raise ColorbenchError(f"annotation file {annotations} lists no images")
     names = [str(info["file_name"]) for info in infos]
-    ids = unique_ids([name.rsplit(".", 1)[0] if "." in name else name for name in names])
+    ids = unique_ids(names)
     entries = [ImageEntry(image_id, name, coco_id=int(info["id"])) for image_id, name, info in zip(ids, names, infos)]
     return Collection(images_root, entries, coco=coco, annotations_sha256=file_sha256(annotations))
 

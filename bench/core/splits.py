@@ -44,14 +44,14 @@ import os
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import numpy as np
 
 from .atomic import atomic_path, write_json
 from .errors import ColorbenchError
 from .lazy import lazy_import
-from .paths import resolve_inside
+from .paths import leaves_root, resolve_inside
 
 pd = lazy_import("pandas")
 pa = lazy_import("pyarrow")
@@ -124,10 +124,11 @@ def sanitize_id(raw: str) -> str:
 
 
 def unique_ids(names: list[str]) -> list[str]:
-    """:func:`sanitize_id` of each name, made unique: names whose ids collide (``a.jpg`` and
-    ``a.png``, or two names differing only in unsafe characters) each get ``-`` and the first 8
-    hex digits of the SHA-256 of their full name, so the result does not depend on their order."""
-    ids = [sanitize_id(name) for name in names]
+    """Image ids from file names: :func:`sanitize_id` of each name without its suffix, made unique:
+    names whose ids collide (``a.jpg`` and ``a.png``, or two names differing only in unsafe
+    characters) each get ``-`` and the first 8 hex digits of the SHA-256 of their full name, so the
+    result does not depend on their order."""
+    ids = [sanitize_id(name[:-len(suffix)] if (suffix := PurePosixPath(name).suffix) else name) for name in names]
     counts: dict[str, int] = {}
     for image_id in ids:
         counts[image_id] = counts.get(image_id, 0) + 1
@@ -275,6 +276,6 @@ def _check_relative_paths(frame: pd.DataFrame, path: Path) -> None:
     """Paths in a split are relative to their root and never climb out of it."""
     for column in ("target_path", "reference_path"):
         for pair_id, value in zip(frame["pair_id"], frame[column]):
-            if isinstance(value, str) and value and (os.path.isabs(value) or ".." in Path(value).parts):
+            if isinstance(value, str) and value and leaves_root(value):
                 raise ColorbenchError(f"split file {path}: pair {pair_id} has {column} {value!r}, which is not "
                                       "inside its root; rebuild the split")

@@ -184,3 +184,12 @@ def test_each_dropped_image_is_counted_once(tmp_path):
     split = build_folder(tmp_path, features="histogram", top_k=1, synthetic=0, workers=0, progress=False)
     dropped = {k: v for k, v in split.meta["report"]["counts"].items() if k.startswith("target dropped")}
     assert dropped == {"target dropped: small": 1}
+
+
+def test_a_folder_holding_a_jpg_and_a_png_of_one_name_gives_each_its_own_id(tmp_path):
+    from bench.core.splits import unique_ids
+
+    for name in ("a.jpg", "a.png", "b.png"):
+        (tmp_path / name).write_bytes(b"")
+    ids = [entry.image_id for entry in folder_collection(tmp_path).entries]
+    assert ids == unique_ids(["a.jpg", "a.png", "b.png"]) and ids[2] == "b" and len(set(ids)) == 3

@@ -34,6 +34,14 @@ def test_colliding_ids_get_a_deterministic_suffix():
         unique_ids(["x", "x"])
 
 
+def test_ids_drop_the_suffix_and_tell_apart_names_differing_only_in_it():
+    from bench.core.splits import unique_ids
+
+    assert unique_ids(["dir/photo.jpg", "x.tar.gz", "plain"]) == ["dir__photo", "x.tar", "plain"]
+    ids = unique_ids(["a.jpg", "a.png"])
+    assert ids[0].startswith("a-") and ids[1].startswith("a-") and ids[0] != ids[1]
+
+
 def test_sanitize_refuses_nothing_left():
     with pytest.raises(ColorbenchError):
         sanitize_id("../..")
