@@ -22,7 +22,7 @@ import numpy as np
 from bench.core.color import rgb_to_gray
 from bench.core.errors import ColorbenchError
 from bench.core.paths import check_output_dir
-from bench.core.splits import Split, load_split, plain_records
+from bench.core.splits import Split, load_split
 from bench.core.workers import data_loader
 from bench.method_outputs import MethodOutputs
 from bench.pairs_io import PairJobs, keep_items
@@ -101,9 +101,7 @@ def run_baseline(name: str, split: Split | str | os.PathLike, out_dir: str | os.
                               f"{split.split_id} is image level")
     manifest = {"method": name, "kind": "baseline", "seed": seed}
     with MethodOutputs(out_dir, split, manifest, resume=resume, overwrite=overwrite, what="baseline run") as outputs:
-        rows = {row["pair_id"]: row for row in plain_records(split.table)}
-        jobs = PairJobs([rows[pid] for pid in outputs.todo], split, _Colorize(spec, outputs, seed), images_root,
-                        pool_root)
+        jobs = PairJobs(outputs.todo_rows(), split, _Colorize(spec, outputs, seed), images_root, pool_root)
         loader = data_loader(jobs, batch_size=None, collate_fn=keep_items, num_workers=min(workers, len(jobs)))
         start = time.perf_counter()
         with tqdm(total=len(split.table), initial=len(outputs.done), desc=name, unit="pair",

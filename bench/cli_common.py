@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from .config import DEFAULT_WORKERS
 from .core.device import DEVICE_CHOICES_HELP
 
 #: Default seed of every seeded command.
@@ -37,7 +38,7 @@ fraction = _number(float, 0.0, 1.0, what="a number between 0 and 1")
 nonnegative_float = _number(float, 0.0, what="a number >= 0")
 
 
-def add_workers_option(parser: argparse.ArgumentParser, default: int | None = 2) -> None:
+def add_workers_option(parser: argparse.ArgumentParser, default: int | None = DEFAULT_WORKERS) -> None:
     shown = f"default: {default}" if default is not None else "default: up to 4"
     parser.add_argument("--workers", type=nonnegative_int, default=default,
                         help=f"DataLoader worker processes decoding images; 0 = in this process ({shown})")

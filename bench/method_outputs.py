@@ -108,6 +108,13 @@ class MethodOutputs:
                                   "to continue that run, --overwrite to replace it, or choose an empty folder")
         return set()
 
+    def todo_rows(self) -> list[dict]:
+        """The split's rows (plain dicts) of the pairs in :attr:`todo`, in the split's order."""
+        from .core.splits import plain_records
+
+        todo = set(self.todo)
+        return [row for row in plain_records(self.split.table) if row["pair_id"] in todo]
+
     def check(self, pair_id: str, rgb: np.ndarray, producer: str) -> None:
         """``rgb`` must be uint8 ``(H, W, 3)`` at the target's size; a one-line error names the
         ``producer`` (e.g. "baseline welsh") otherwise."""

@@ -47,6 +47,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .core.errors import ColorbenchError
+from .metrics.registry import OUTPUTS
 
 __all__ = ["SCHEMA_VERSION", "SUMMARY_FILE", "PER_IMAGE_FILE", "OBJECT_SUFFIX", "DIRECTIONS", "metric_key",
            "parse_key", "json_number", "read_number", "bootstrap_means", "bootstrap_ci", "pairs_record",
@@ -59,7 +60,6 @@ PER_IMAGE_FILE = "per_image.parquet"
 OBJECT_SUFFIX = "@object"
 DIRECTIONS = ("higher", "lower")
 LEVELS = ("image", "object", "both")
-OUTPUTS = ("per_image", "per_set")
 
 
 def metric_key(metric: str, level: str, variant: str | None = None) -> str:

@@ -24,6 +24,7 @@ import numpy as np
 
 from .core.atomic import atomic_path, write_json
 from .core.errors import ColorbenchError
+from .method_outputs import output_path
 
 __all__ = ["ScoreState", "Checkpoint", "output_stamps", "fingerprint_difference"]
 
@@ -38,7 +39,7 @@ class ScoreState:
         values: level -> metric -> pair id -> per-image value.
         features: (level, key, role) -> pair id -> feature vector (set metrics' features, and
             the ground-truth side of per-image metrics that split one off).
-        done: pairs finished at every level, in the order they finished (``finished``: as a set).
+        done: pairs finished at every level, in the order they finished.
         notes: what was converted or resized on the way (warnings for the user).
         saved: how many of ``done`` are already in the checkpoint's shards.
     """
@@ -49,11 +50,8 @@ class ScoreState:
     notes: list = field(default_factory=list)
     saved: int = 0
 
-    finished: set = field(default_factory=set, repr=False)
-
     def mark_done(self, pair_id: str) -> None:
         self.done.append(pair_id)
-        self.finished.add(pair_id)
 
 
 def output_stamps(pred_dir: Path, pair_ids: list[str]) -> dict[str, list[int]]:
@@ -61,7 +59,7 @@ def output_stamps(pred_dir: Path, pair_ids: list[str]) -> dict[str, list[int]]:
     or replaced file has another size or modification time)."""
     stamps = {}
     for pid in pair_ids:
-        stat = os.stat(pred_dir / f"{pid}.png")
+        stat = os.stat(output_path(pred_dir, pid))
         stamps[pid] = [stat.st_size, stat.st_mtime_ns]
     return stamps
 

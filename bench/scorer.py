@@ -51,7 +51,7 @@ from .core.paths import check_output_dir, exclusive_lock
 from .core.splits import Split, load_split, plain_records
 from .core.weights import ensure_weights, file_sha256, weight_path
 from .core.workers import data_loader
-from .metrics.base import Batch
+from .metrics.base import Batch, compute_set
 from .metrics.registry import MetricSpec, get_metric, list_metrics
 from .pairs_io import PairSource, keep_items, safe_load_pair
 from .results import (
@@ -200,11 +200,12 @@ class _Pass:
         metrics: name -> built metric; ``per_image``: the per-image specs; ``extractors``: feature
             key -> the set metric extracting it; ``sided``: per-image metrics with a gt side.
         gt_cache: (level, key) -> cached ground-truth arrays or None; ``pair_index``: pair -> row.
+        after_batch: called after every scored batch (the run's checkpointing and progress).
     """
 
     def __init__(self, state: ScoreState, metrics: dict, per_image: list[MetricSpec], extractors: dict,
                  sided: dict, gt_cache: dict, pair_index: dict, levels: list[str], device: torch.device,
-                 batch_size: int, batch_pixels: int, after_batch: Callable[[], None] = lambda: None):
+                 batch_size: int, batch_pixels: int, after_batch: Callable[[], None]):
         self.state, self.metrics, self.per_image, self.after_batch = state, metrics, per_image, after_batch
         self.extractors, self.sided, self.gt_cache = extractors, sided, gt_cache
         self.pair_index, self.levels, self.device = pair_index, levels, device
@@ -356,11 +357,10 @@ def _score(split: Split, split_file: str | None, pred_dir: Path, out: Path | Non
                for lvl in levels for key, source in {**extractors, **sided}.items()}
     gt_cache = {k: load_arrays(v) for k, v in gt_keys.items()}
 
-    scoring = _Pass(state, built, per_image, extractors, sided, gt_cache, {pid: i for i, pid in enumerate(pair_ids)},
-                    levels, torch_device, batch_size, batch_pixels)
     source = PairSource(split.root("images", images_root), split.root("pool", pool_root), pred_dir, split.recipe,
                         resize)
-    rows = [r for r in plain_records(table) if r["pair_id"] not in state.finished]
+    finished = set(state.done)
+    rows = [r for r in plain_records(table) if r["pair_id"] not in finished]
     loader = data_loader(_Pairs(rows, source, split.level == "object"), batch_size=None, shuffle=False,
                          collate_fn=keep_items, num_workers=min(workers, len(rows)))
     last_save = time.monotonic()
@@ -374,7 +374,9 @@ def _score(split: Split, split_file: str | None, pred_dir: Path, out: Path | Non
                 last_save = time.monotonic()
             bar.update(len(state.done) - bar.n)
 
-        scoring.after_batch = after_batch
+        scoring = _Pass(state, built, per_image, extractors, sided, gt_cache,
+                        {pid: i for i, pid in enumerate(pair_ids)}, levels, torch_device, batch_size, batch_pixels,
+                        after_batch)
         for item in loader:
             if "error" in item:
                 raise item["error"]
@@ -452,11 +454,10 @@ def _collect(state: ScoreState, specs, levels, pair_ids, gt_cache, config: Score
             feature = spec.features or spec.name
             pred = np.stack([state.features[(lvl, feature, "pred")][pid] for pid in pair_ids])
             metric, gt = built[spec.name], gt_cache[(lvl, feature)]["features"]
-            variants, not_computed = metric.variants(len(pair_ids)) if hasattr(metric, "variants") else ([None], {})
+            results, not_computed = compute_set(metric, pred, gt)
             for variant, reason in not_computed.items():
                 skipped[metric_key(spec.name, lvl, variant)] = reason
-            for variant in variants:
-                result = metric.compute(pred, gt, variant) if variant is not None else metric.compute(pred, gt)
+            for variant, result in results.items():
                 summary[metric_key(spec.name, lvl, variant)] = {
                     **{k: (json_number(v) if isinstance(v, float) else v) for k, v in result.items()},
                     "direction": spec.direction, "n": len(pair_ids), "output": "per_set",

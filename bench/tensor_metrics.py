@@ -23,9 +23,8 @@ from typing import Any
 import numpy as np
 
 from .config import ScoreConfig
-from .core.errors import ColorbenchError
 from .core.lazy import lazy_import
-from .metrics.base import Batch
+from .metrics.base import Batch, compute_set
 from .metrics.registry import MetricSpec, get_metric
 
 torch = lazy_import("torch")
@@ -117,11 +116,7 @@ class SetMetric:
         if not self._pred or not self._gt:
             raise ValueError(f"{self.spec.name}: update() with pred and gt batches before compute()")
         pred, gt = np.concatenate(self._pred), np.concatenate(self._gt)
-        if not hasattr(self._metric, "variants"):
-            return self._metric.compute(pred, gt)
-        variants, _ = self._metric.variants(len(pred))
-        results = {variant: (self._metric.compute(pred, gt, variant) if variant is not None
-                             else self._metric.compute(pred, gt)) for variant in variants}
+        results, _ = compute_set(self._metric, pred, gt)
         return results[None] if list(results) == [None] else results
 
     def __repr__(self) -> str:
@@ -144,8 +139,6 @@ def create_metric(name: str, device: str = "cpu", **settings) -> ImageMetric | S
     from .core.device import resolve_device
 
     spec = get_metric(name)
-    if not isinstance(settings, dict):  # pragma: no cover - keyword arguments always are
-        raise ColorbenchError("settings must be keyword arguments")
     config = ScoreConfig.from_dict(settings)
     resolved = resolve_device(device)
     built = spec.factory(config, resolved)

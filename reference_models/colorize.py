@@ -25,7 +25,7 @@ from bench.core.color import rgb_to_gray
 from bench.core.errors import ColorbenchError
 from bench.core.images import read_rgb, write_png
 from bench.core.paths import check_output_dir, check_output_file
-from bench.core.splits import Split, load_split, plain_records
+from bench.core.splits import Split, load_split
 from bench.core.weights import file_sha256
 from bench.core.workers import data_loader
 from bench.method_outputs import MethodOutputs
@@ -100,9 +100,7 @@ def colorize_split(model: str, checkpoint: str | os.PathLike, split: Split | str
     manifest = {"method": model, "kind": "reference model", "checkpoint": Path(checkpoint).name,
                 "checkpoint_sha256": file_sha256(checkpoint), "masks": use_masks}
     with MethodOutputs(out_dir, split, manifest, resume=resume, overwrite=overwrite, what="colorize run") as outputs:
-        rows = {row["pair_id"]: row for row in plain_records(split.table)}
-        data = PairJobs([rows[pid] for pid in outputs.todo], split, _Prepare(network.preparer(), use_masks),
-                        images_root, pool_root)
+        data = PairJobs(outputs.todo_rows(), split, _Prepare(network.preparer(), use_masks), images_root, pool_root)
         loader = data_loader(data, batch_size=batch_size, collate_fn=keep_items, num_workers=min(workers, len(data)))
         start = time.perf_counter()
         with tqdm(total=len(split.table), initial=len(outputs.done), desc=f"colorizing ({model})", unit="pair",

@@ -16,7 +16,7 @@ from pathlib import Path
 from .atomic import public_mode
 from .errors import ColorbenchError
 
-__all__ = ["check_output_dir", "check_output_file", "resolve_inside", "exclusive_lock", "LOCK_FILE"]
+__all__ = ["check_output_dir", "check_output_file", "leaves_root", "resolve_inside", "exclusive_lock", "LOCK_FILE"]
 
 #: The lock file a run holds in its output folder (empty but for the holder's pid).
 LOCK_FILE = ".colorbench.lock"
@@ -61,12 +61,17 @@ def check_output_file(path: str | os.PathLike, option: str = "--out", suffixes: 
     return path
 
 
+def leaves_root(relative: str) -> bool:
+    """Whether a path recorded relative to a root leaves it by its text alone (absolute, or ``..``)."""
+    return Path(relative).is_absolute() or ".." in Path(relative).parts
+
+
 def resolve_inside(root: str | os.PathLike, relative: str, what: str) -> Path:
     """``root / relative``, refusing a ``relative`` that leaves ``root`` (absolute, ``..``, or a
     symlink pointing outside). ``what`` names the path in the error (e.g. "pair x: target_path")."""
     root = Path(root)
     candidate = root / relative
-    if Path(relative).is_absolute() or ".." in Path(relative).parts:
+    if leaves_root(relative):
         raise ColorbenchError(f"{what} {relative!r} is not inside its root {root}; splits record paths relative "
                               "to their root: rebuild the split")
     try:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import fields, is_dataclass
+from dataclasses import is_dataclass
 from typing import Generic, TypeVar
 
 from .errors import ColorbenchError, unknown_name
@@ -139,8 +139,3 @@ def resolve(target: str | Callable) -> Callable:
         return getattr(importlib.import_module(module), attribute)
     except (ImportError, AttributeError) as exc:
         raise ColorbenchError(f"cannot load {target}: {exc}") from None
-
-
-def spec_fields(spec) -> list[str]:
-    """The field names of a spec dataclass."""
-    return [f.name for f in fields(spec)]

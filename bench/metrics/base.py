@@ -23,7 +23,7 @@ from ..core.lazy import lazy_import
 
 torch = lazy_import("torch")
 
-__all__ = ["Batch", "check_images", "check_pair"]
+__all__ = ["Batch", "check_images", "check_pair", "compute_set"]
 
 
 @dataclass
@@ -70,3 +70,13 @@ def check_pair(pred: torch.Tensor, gt: torch.Tensor) -> None:
     check_images(gt, "gt")
     if pred.shape != gt.shape:
         raise ValueError(f"pred and gt shapes differ: {tuple(pred.shape)} vs {tuple(gt.shape)}")
+
+
+def compute_set(metric, pred, gt) -> tuple[dict, dict[str, str]]:
+    """A set metric's results on ``pred`` / ``gt`` features, one per variant (``{None: result}``
+    for a metric without variants, e.g. FID; FID infinity's minimum sizes otherwise), and the
+    variants it cannot compute for this many outputs (variant -> reason)."""
+    variants, not_computed = metric.variants(len(pred)) if hasattr(metric, "variants") else ([None], {})
+    results = {variant: (metric.compute(pred, gt, variant) if variant is not None else metric.compute(pred, gt))
+               for variant in variants}
+    return results, not_computed

@@ -165,13 +165,13 @@ class LpipsR:
         by_size: dict[tuple, list[int]] = {}
         for i, image in enumerate(resized):
             by_size.setdefault(tuple(image.shape[-2:]), []).append(i)
-        ref_features: list[dict | None] = [None] * len(resized)
+        distances = torch.empty(len(batch), dtype=torch.float64, device=self.device)
         for members in by_size.values():
             features = self.vgg(torch.cat([resized[i] for i in members]))
-            for row, i in enumerate(members):
-                ref_features[i] = {k: f[row:row + 1] for k, f in features.items()}
-        return torch.cat([lpips_r_from_features({k: f[i:i + 1] for k, f in pred.items()}, ref_features[i], self.h,
-                                                self.direction, self.reduction) for i in range(len(batch))])
+            rows = torch.tensor(members, device=self.device)
+            distances[rows] = lpips_r_from_features({k: f[rows] for k, f in pred.items()}, features, self.h,
+                                                    self.direction, self.reduction).to(distances)
+        return distances
 
 
 @register_metric("lpips_r", higher_is_better=False, needs=("reference",), networks=("vgg19",),
