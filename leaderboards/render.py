@@ -206,9 +206,7 @@ def to_frame(board: Leaderboard) -> pd.DataFrame:
     and whether that is partial), per metric ``value``, ``ci_low``, ``ci_high``, ``pm``, ``best``."""
     records = []
     for row in board.rows:
-        record = {"method": row.method, "source": row.source, "origin": row.origin, "group": row.group,
-                  "split_id": row.split_id, "pairs_scored": row.pairs_scored, "pairs_total": row.pairs_total,
-                  "partial": row.partial}
+        record = _row_record(row)
         for column in board.columns:
             cell = row.cells.get(column.key) or Cell(None)
             record.update({f"{column.key}": cell.value, f"{column.key}:ci_low": cell.low,
@@ -230,9 +228,14 @@ def provenance(board: Leaderboard) -> dict:
     """What a table's numbers are and where they come from (the CSV's JSON sidecar): groups,
     flags, skip notes, the legend, and each row's result file or paper."""
     return {"groups": board.groups, "flags": board.flags, "notes": board.notes, "legend": _footer(board)[-1],
-            "rows": [{"method": row.method, "source": row.source, "origin": row.origin, "group": row.group,
-                      "split_id": row.split_id, "pairs_scored": row.pairs_scored, "pairs_total": row.pairs_total,
-                      "partial": row.partial} for row in board.rows]}
+            "rows": [_row_record(row) for row in board.rows]}
+
+
+def _row_record(row) -> dict:
+    """What a row is, beside its values: its method, source, group, split and pairs."""
+    return {"method": row.method, "source": row.source, "origin": row.origin, "group": row.group,
+            "split_id": row.split_id, "pairs_scored": row.pairs_scored, "pairs_total": row.pairs_total,
+            "partial": row.partial}
 
 
 def render(board: Leaderboard, fmt: str, figures: dict | None = None) -> str:

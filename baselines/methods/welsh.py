@@ -61,13 +61,11 @@ import math
 
 import numpy as np
 
+from bench.core.lazy import lazy_import
+
 from ..registry import PairInputs, compose, register_baseline
 
-
-def _uniform_filter(*args, **kwargs):
-    from scipy.ndimage import uniform_filter  # here, not at import: listing baselines stays fast
-
-    return uniform_filter(*args, **kwargs)
+ndimage = lazy_import("scipy.ndimage")  # imported on first use: listing baselines stays fast
 
 __all__ = ["grid_shape", "jittered_samples", "local_std", "match_samples", "remap_luminance", "welsh_ab", "welsh"]
 
@@ -97,8 +95,8 @@ def local_std(lightness: np.ndarray, window: int) -> np.ndarray:
         return np.zeros(lightness.shape)
     # Centring leaves the std unchanged but keeps E[L^2] - E[L]^2 from cancelling catastrophically.
     centred = lightness - lightness.mean()
-    mean = _uniform_filter(centred, size=window, mode="reflect")
-    mean_sq = _uniform_filter(centred * centred, size=window, mode="reflect")
+    mean = ndimage.uniform_filter(centred, size=window, mode="reflect")
+    mean_sq = ndimage.uniform_filter(centred * centred, size=window, mode="reflect")
     return np.sqrt(np.maximum(mean_sq - mean * mean, 0.0))
 
 

@@ -78,11 +78,15 @@ class VGGFeatures(nn.Module):
         self.requires_grad_(False)
         self.eval()
 
+    def preprocess(self, rgb: torch.Tensor) -> torch.Tensor:
+        """RGB in [0, 1] -> the network's input (ImageNet normalisation; a subclass may differ)."""
+        return (rgb - self.mean) / self.std
+
     def forward(self, rgb: torch.Tensor) -> dict[str, torch.Tensor]:
         """``rgb`` in [0, 1], ``(B, 3, H, W)`` -> ``{layer: activation}``."""
         wanted = set(self.layers)
         out: dict[str, torch.Tensor] = {}
-        x = (rgb - self.mean) / self.std
+        x = self.preprocess(rgb)
         for name, module in zip(self.names, self.features):
             x = module(x)
             if name in wanted:

@@ -54,14 +54,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from bench.core.settings import settings_from_dict
+from bench.features.vgg import IMAGENET_MEAN, IMAGENET_STD
 from reference_models.layers.colorize_inputs import split_colorize_inputs
 from reference_models.layers.super_attention import SuperAttention, SuperAttentionOutput
 from reference_models.layers.superpixels import SuperpixelConfig
 
 __all__ = ["ColorEncoder", "MSAConfig", "MSAGenerator", "MSAOutput"]
 
-_IMAGENET_MEAN = (0.485, 0.456, 0.406)
-_IMAGENET_STD = (0.229, 0.224, 0.225)
 _FUSIONS = ("add", "concat")
 _COLOR_ENCODERS = ("vgg19", "vgg19_bn")
 _COLOR_LAYERS = ("relu1_2", "relu2_2", "relu3_4", "relu4_4")
@@ -212,8 +211,8 @@ class ColorEncoder(nn.Module):
         self.layers = tuple(layers)
         self._indices = [names.index(name) for name in layers]
         self.channels = tuple(self._channels_at(i) for i in self._indices)
-        self.register_buffer("mean", torch.tensor(_IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
-        self.register_buffer("std", torch.tensor(_IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
 
     def _channels_at(self, index: int) -> int:
         convs = [m for m in list(self.features)[: index + 1] if isinstance(m, nn.Conv2d)]
@@ -374,7 +373,7 @@ class MSAGenerator(nn.Module):
         and joined with each target's own full-resolution L. Returns :math:`(3, H, W)` float sRGB in
         [0, 1] per sample, at its target's size. (``masked``: the samples' masks are already in
         their MaskSLIC label maps; accepted for the models' common interface.)"""
-        from reference_models.msa.preprocess import collate, postprocess
+        from reference_models.msa.preprocess import collate, postprocess_lightness
 
         batch = collate(samples).to(next(self.parameters()).device)
         was_training = self.training
@@ -384,7 +383,7 @@ class MSAGenerator(nn.Module):
                       batch.reference_labels)
         finally:
             self.train(was_training)
-        return [postprocess(ab[k], sample["target_full"]) for k, sample in enumerate(samples)]
+        return [postprocess_lightness(ab[k], sample["target_l_full"]) for k, sample in enumerate(samples)]
 
     def colorize(self, gray_rgb: torch.Tensor, reference_rgb: torch.Tensor,
                  masks: tuple[torch.Tensor | None, torch.Tensor | None] | None = None) -> torch.Tensor:
@@ -409,8 +408,8 @@ class MSAGenerator(nn.Module):
 
 
 def _prepare_for_colorize(target, reference, target_mask, reference_mask, config: MSAConfig) -> dict:
-    from reference_models.msa.preprocess import prepare_sample
+    from reference_models.msa.preprocess import prepare_sample, target_lightness
 
     sample = prepare_sample(target, reference, target_mask, reference_mask, config)
-    sample["target_full"] = target  # its own L is kept at full resolution
+    sample["target_l_full"] = target_lightness(target)  # its own L is kept at full resolution
     return sample

@@ -31,10 +31,11 @@ from skimage.color import rgb2lab
 from skimage.transform import resize
 
 from reference_models.layers.colorize_inputs import check_rgb_array, resize_mask
-from reference_models.layers.superpixels import superpixel_levels
+from reference_models.layers.superpixels import stack_levels, superpixel_levels
 from reference_models.msa.model import MSAConfig
 
-__all__ = ["MSABatch", "collate", "pair_sample", "postprocess", "prepare_sample", "prepare_view"]
+__all__ = ["MSABatch", "collate", "pair_sample", "postprocess", "postprocess_lightness", "prepare_sample",
+           "prepare_view", "target_lightness"]
 
 
 def prepare_view(rgb: np.ndarray, mask: np.ndarray | None = None, config: MSAConfig | None = None,
@@ -130,12 +131,15 @@ def collate(samples: Sequence[dict]) -> MSABatch:
     def stack(name: str) -> torch.Tensor:
         return torch.from_numpy(np.stack([s[name] for s in samples]))
 
-    def stack_levels(name: str) -> list[torch.Tensor]:
-        return [torch.from_numpy(np.stack([np.asarray(s[name][i], np.int64) for s in samples]))
-                for i in range(len(samples[0][name]))]
-
     return MSABatch(stack("target_l"), stack("target_ab"), stack("reference_l"), stack("reference_rgb"),
-                    stack_levels("target_labels"), stack_levels("reference_labels"))
+                    stack_levels([s["target_labels"] for s in samples]),
+                    stack_levels([s["reference_labels"] for s in samples]))
+
+
+def target_lightness(target_rgb: np.ndarray) -> np.ndarray:
+    """The full-resolution target's CIELAB L (skimage ``rgb2lab``), ``(H, W)`` float64: what the
+    output keeps (computed where the pair is prepared, in a DataLoader worker)."""
+    return rgb2lab(check_rgb_array(target_rgb, "target_rgb"))[..., 0]
 
 
 def postprocess(ab_net: torch.Tensor, target_rgb: np.ndarray) -> torch.Tensor:
@@ -144,16 +148,20 @@ def postprocess(ab_net: torch.Tensor, target_rgb: np.ndarray) -> torch.Tensor:
     Args:
         ab_net: :math:`(2, S, S)` predicted ab / 127 in [-1, 1].
         target_rgb: ``(H, W, 3)`` uint8 or float in [0, 1]: the full-resolution target; its CIELAB L
-            (skimage ``rgb2lab``) is kept unchanged.
+            (:func:`target_lightness`) is kept unchanged.
 
     Returns:
         :math:`(3, H, W)` float32 sRGB in [0, 1] (kornia ``lab_to_rgb``, clipped), on ``ab_net``'s device.
     """
+    return postprocess_lightness(ab_net, target_lightness(target_rgb))
+
+
+def postprocess_lightness(ab_net: torch.Tensor, lightness: np.ndarray) -> torch.Tensor:
+    """:func:`postprocess` given the target's L, ``(H, W)`` (:func:`target_lightness`)."""
     if ab_net.ndim != 3 or ab_net.shape[0] != 2:
         raise ValueError(f"ab_net must have a shape of (2, S, S); got {tuple(ab_net.shape)}")
-    target_rgb = check_rgb_array(target_rgb, "target_rgb")
-    height, width = target_rgb.shape[:2]
-    lightness = torch.from_numpy(rgb2lab(target_rgb)[..., 0]).to(ab_net.device, torch.float32)
+    height, width = lightness.shape
+    lightness = torch.from_numpy(lightness).to(ab_net.device, torch.float32)
     # Bilinear, anti-aliased when shrinking (torch, on the model's device).
     shrinking = height < ab_net.shape[-2] or width < ab_net.shape[-1]
     ab = F.interpolate(ab_net[None].float() * 127.0, size=(height, width), mode="bilinear", align_corners=False,

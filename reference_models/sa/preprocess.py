@@ -44,7 +44,7 @@ from skimage.color import rgb2gray, rgb2lab
 from skimage.transform import resize
 
 from reference_models.layers.colorize_inputs import check_rgb_array, resize_mask
-from reference_models.layers.superpixels import SA_SUPERPIXELS, SuperpixelConfig, superpixel_levels
+from reference_models.layers.superpixels import SA_SUPERPIXELS, SuperpixelConfig, stack_levels, superpixel_levels
 
 __all__ = ["SA_INPUT_SIZE", "SAInputs", "postprocess", "preprocess_pair", "remap_luminance", "to_tensors"]
 
@@ -147,8 +147,7 @@ def to_tensors(inputs: Sequence[SAInputs], device: torch.device | str = "cpu", d
         return torch.from_numpy(np.ascontiguousarray(array)).to(device, dtype)
 
     def labels(name: str) -> list[torch.Tensor]:
-        return [torch.from_numpy(np.stack([getattr(i, name)[k] for i in inputs])).to(device)
-                for k in range(len(getattr(inputs[0], name)))]
+        return [level.to(device) for level in stack_levels([getattr(i, name) for i in inputs])]
 
     return (images("target_map"), images("reference_l"), images("reference_rgb"), labels("target_labels"),
             labels("reference_labels"))

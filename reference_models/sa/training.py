@@ -20,7 +20,7 @@ import torch
 from skimage.color import rgb2gray, rgb2lab
 from skimage.transform import resize
 
-from reference_models.layers.superpixels import superpixel_levels
+from reference_models.layers.superpixels import stack_levels, superpixel_levels
 from reference_models.msa.training import loss_config
 from reference_models.sa.model import SAConfig, SAGenerator
 from reference_models.sa.preprocess import remap_luminance
@@ -96,7 +96,7 @@ class SATask:
         batch = {name: torch.from_numpy(np.stack([s[name] for s in samples]))
                  for name in ("target_map", "reference_l", "reference_rgb", "target_ab", "target_l")}
         for name in ("target_labels", "reference_labels"):
-            batch[name] = [torch.from_numpy(np.stack([s[name][i] for s in samples])) for i in range(_LEVELS)]
+            batch[name] = stack_levels([s[name] for s in samples])
         return batch
 
     def step(self, model: torch.nn.Module, losses: torch.nn.Module, batch: dict, optimizers, autocast) -> dict:

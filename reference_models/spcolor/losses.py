@@ -23,7 +23,6 @@ All images are CIELAB with L in [0, 100] and raw ab (about [-128, 127]), as the 
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -33,6 +32,7 @@ from torch import nn
 
 from bench.core.color import lab_to_rgb
 from reference_models.spcolor.config import SPColorConfig
+from reference_models.spcolor.correspondence import normalize_features
 
 if TYPE_CHECKING:
     from reference_models.spcolor.model import SPColorOutput
@@ -52,7 +52,6 @@ __all__ = [
 
 #: (layer, weight, 2x2 average pool first) of the released contextual loss.
 CONTEXTUAL_LAYERS = (("relu5_2", 8.0, False), ("relu4_2", 4.0, False), ("relu3_2", 2.0, True))
-_EPS = sys.float_info.epsilon
 
 
 def self_reference_l1(pred_ab: torch.Tensor, target_ab: torch.Tensor, self_reference: torch.Tensor,
@@ -169,8 +168,7 @@ def contextual_loss(pred_features: torch.Tensor, reference_features: torch.Tenso
     mu = y.mean(dim=2, keepdim=True)
     x = pred_features.flatten(2) - mu
     y = y - mu
-    x = x / (torch.linalg.vector_norm(x, dim=1, keepdim=True) + _EPS)
-    y = y / (torch.linalg.vector_norm(y, dim=1, keepdim=True) + _EPS)
+    x, y = normalize_features(x), normalize_features(y)
     d = (1.0 - torch.bmm(x.transpose(1, 2), y)).abs()
     d_rel = d / (d.amin(dim=2, keepdim=True) + 1e-5)
     affinity = torch.softmax((1.0 - d_rel) / h, dim=2)
@@ -241,7 +239,9 @@ class SPColorLoss(nn.Module):
             if discriminator is None:
                 raise ValueError("adversarial_weight > 0 needs the discriminator")
             real = target_lab if not cfg.shift_real_batch else shift_batch(target_lab)
-            adversarial = relativistic_lsgan_generator(discriminator(real), discriminator(
+            with torch.no_grad():  # the real images' logits depend on no generator weight: no graph needed
+                real_logits = discriminator(real)
+            adversarial = relativistic_lsgan_generator(real_logits, discriminator(
                 self._lab(target_lab, output.ab))) * cfg.adversarial_weight
         smooth = smoothness_loss(target_lab, output.ab, cfg.smoothness_alpha) * cfg.smoothness_weight \
             if cfg.smoothness_weight else zero

@@ -41,7 +41,9 @@ __all__ = [
     "PriorOutput",
     "SemanticPrior",
     "as_gray_rgb",
+    "check_images",
     "check_prior_output",
+    "cluster_maps",
     "gray_from_l",
     "spherical_kmeans",
 ]
@@ -78,7 +80,8 @@ class SemanticPrior(Protocol):
         ...
 
 
-def _check_images(images: torch.Tensor, name: str = "images") -> None:
+def check_images(images: torch.Tensor, name: str = "images") -> None:
+    """What a prior takes: float :math:`(B, 3, H, W)` RGB in [0, 1] or :math:`(B, 1, H, W)` CIELAB L."""
     if not isinstance(images, torch.Tensor):
         raise TypeError(f"{name} must be a torch.Tensor; got {type(images).__name__}")
     if not images.is_floating_point():
@@ -110,7 +113,7 @@ def as_gray_rgb(images: torch.Tensor) -> torch.Tensor:
     :math:`(B, 1, H, W)` is read as CIELAB L in [0, 100]; :math:`(B, 3, H, W)` as RGB in [0, 1],
     whose colour is dropped (its L kept). So a prior fed through here can never see target colour.
     """
-    _check_images(images)
+    check_images(images)
     if images.shape[1] == 1:
         return gray_from_l(images)
     return gray_from_l(rgb_to_lab(images.clamp(0.0, 1.0))[:, :1])
@@ -145,6 +148,16 @@ def cluster_probabilities(features: torch.Tensor, centroids: torch.Tensor, alpha
     :math:`(k, D)` -> :math:`(B, k, h, w)`."""
     cos = torch.einsum("bdhw,kd->bkhw", F.normalize(features, dim=1), F.normalize(centroids, dim=1))
     return torch.softmax(cos * alpha, dim=1)
+
+
+def cluster_maps(probabilities: torch.Tensor, out_size: int) -> PriorOutput:
+    """Class = argmax and confidence = max of :math:`(B, k, h, w)` cluster probabilities, nearest-
+    resized to ``out_size`` x ``out_size``: what every prior returns."""
+    confidence, classes = probabilities.max(1)
+    size = (out_size, out_size)
+    classes = F.interpolate(classes[:, None].double(), size=size, mode="nearest")[:, 0].long()
+    confidence = F.interpolate(confidence[:, None], size=size, mode="nearest")[:, 0]
+    return PriorOutput(classes, confidence)
 
 
 def spherical_kmeans(points: torch.Tensor, k: int, generator: torch.Generator, iterations: int = 50) -> torch.Tensor:
@@ -288,8 +301,4 @@ class KMeansPrior(nn.Module):
             raise ColorbenchError("KMeansPrior has no centroids: call fit(images) on training images, or load a "
                                   "state dict that holds them")
         probs = cluster_probabilities(self.embed(images), self.centroids.to(images.device), self.alpha)
-        confidence, classes = probs.max(1)
-        size = (self.out_size, self.out_size)
-        classes = F.interpolate(classes[:, None].double(), size=size, mode="nearest")[:, 0].long()
-        confidence = F.interpolate(confidence[:, None], size=size, mode="nearest")[:, 0]
-        return PriorOutput(classes, confidence)
+        return cluster_maps(probs, self.out_size)

@@ -41,7 +41,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from bench.core.errors import ColorbenchError
-from reference_models.spcolor.prior import PriorOutput, cluster_probabilities, gray_from_l
+from bench.features.vgg import IMAGENET_MEAN, IMAGENET_STD
+from reference_models.spcolor.prior import PriorOutput, check_images, cluster_maps, cluster_probabilities, gray_from_l
 
 __all__ = [
     "AUTHORS_SEED",
@@ -62,8 +63,6 @@ STEGO_WEIGHTS = "stego_cocostuff27"
 STEGO_FILE_NAME = "cocostuff27_vit_base_5.ckpt"
 #: The seed the released code sets before clustering the 27 centres into k.
 AUTHORS_SEED = 122
-_IMAGENET_MEAN = (0.485, 0.456, 0.406)
-_IMAGENET_STD = (0.229, 0.224, 0.225)
 
 #: Pickled globals a Lightning checkpoint of STEGO may hold besides tensors: the hyper-parameter
 #: containers (omegaconf) and the types they record, and Lightning's callback / dict types. Each
@@ -358,8 +357,8 @@ class StegoPrior(nn.Module):
         super().__init__()
         self.vit, self.head = vit, head
         self.register_buffer("centroids", centroids.detach().clone().float())
-        self.register_buffer("mean", torch.tensor(_IMAGENET_MEAN).view(1, 3, 1, 1))
-        self.register_buffer("std", torch.tensor(_IMAGENET_STD).view(1, 3, 1, 1))
+        self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1))
+        self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1))
         self.num_classes = centroids.shape[0]
         self.input_size, self.out_size, self.alpha, self.gray_reference = input_size, out_size, alpha, gray_reference
         self.requires_grad_(False)
@@ -373,22 +372,13 @@ class StegoPrior(nn.Module):
         """Images :math:`(B, 3, H, W)` RGB in [0, 1] (or :math:`(B, 1, H, W)` CIELAB L, seen as its gray
         image) -> :class:`~reference_models.spcolor.prior.PriorOutput` at ``out_size`` (class = argmax,
         confidence = max of ``softmax(10 cos(code, mu))``)."""
-        if not isinstance(images, torch.Tensor) or not images.is_floating_point():
-            raise TypeError("images must be a float tensor in [0, 1]")
-        if images.ndim != 4 or images.shape[1] not in (1, 3):
-            raise ValueError(f"images must have a shape of (B, 3, H, W) (RGB) or (B, 1, H, W) (CIELAB L); got "
-                             f"{tuple(images.shape)}")
+        check_images(images)
         if images.shape[1] == 1:
             images = gray_from_l(images)
         x = (images - self.mean) / self.std
         if x.shape[-2:] != (self.input_size, self.input_size):
             x = F.interpolate(x, size=(self.input_size, self.input_size), mode="bilinear", align_corners=False)
-        probs = cluster_probabilities(self.head(self.vit(x)), self.centroids, self.alpha)
-        confidence, classes = probs.max(1)
-        size = (self.out_size, self.out_size)
-        classes = F.interpolate(classes[:, None].double(), size=size, mode="nearest")[:, 0].long()
-        confidence = F.interpolate(confidence[:, None], size=size, mode="nearest")[:, 0]
-        return PriorOutput(classes, confidence)
+        return cluster_maps(cluster_probabilities(self.head(self.vit(x)), self.centroids, self.alpha), self.out_size)
 
 
 def _require(state: Mapping[str, torch.Tensor], keys: list[str], path) -> None:

@@ -96,10 +96,8 @@ class SPColorVGG(VGGFeatures):
         """Load the released ``vgg19_conv.pth`` (the layers this module keeps) and switch to the
         ``"caffe"`` input convention; returns ``self``."""
         own = {f"features.{key}" for key in self.features.state_dict()}
+        # load_caffe_vgg19 has checked that every convolution of VGG19 is in the file
         state = {key: value for key, value in load_caffe_vgg19(path).items() if key in own}
-        missing = sorted(own - set(state))
-        if missing:
-            raise ColorbenchError(f"{path} lacks {', '.join(missing[:4])} of VGG19")
         self.load_state_dict(state, strict=False)
         self.input_convention = "caffe"
         return self
@@ -118,11 +116,4 @@ class SPColorVGG(VGGFeatures):
             raise TypeError(f"rgb must be a torch.Tensor; got {type(rgb).__name__}")
         if rgb.ndim != 4 or rgb.shape[1] != 3:
             raise ValueError(f"rgb must have a shape of (B, 3, H, W); got {tuple(rgb.shape)}")
-        wanted = set(self.layers)
-        out: dict[str, torch.Tensor] = {}
-        x = self.preprocess(rgb)
-        for name, module in zip(self.names, self.features):
-            x = module(x)
-            if name in wanted:
-                out[name] = x
-        return {name: out[name] for name in self.layers}
+        return super().forward(rgb)

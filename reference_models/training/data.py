@@ -15,6 +15,7 @@ cuts it into batches; a resumed run skips the batches it had done.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Callable
@@ -79,26 +80,34 @@ class PairData:
             save_arrays(key, found, {"what": "training view", "settings": self.record})
         return found
 
-    def _target_rgb(self, row: dict) -> np.ndarray:
-        path = resolve_inside(self.images_root, row["target_path"], f"pair {row['pair_id']}: target_path")
-        rgb, _ = read_checked(path, row.get("target_sha256"))
-        check_target_size(rgb, path, (int(row["target_height"]), int(row["target_width"])))
-        return rgb
+    def _target_rgb(self, row: dict) -> Callable[[], np.ndarray]:
+        """The target's pixels, decoded and checked on the first call only (a pair with a synthetic
+        reference needs them for both views when neither is cached)."""
 
-    def target_view(self, row: dict) -> dict:
+        @functools.cache
+        def read() -> np.ndarray:
+            path = resolve_inside(self.images_root, row["target_path"], f"pair {row['pair_id']}: target_path")
+            rgb, _ = read_checked(path, row.get("target_sha256"))
+            check_target_size(rgb, path, (int(row["target_height"]), int(row["target_width"])))
+            return rgb
+
+        return read
+
+    def target_view(self, row: dict, target_rgb: Callable[[], np.ndarray] | None = None) -> dict:
         mask = row.get("target_mask") if self.use_masks else None
+        target_rgb = target_rgb or self._target_rgb(row)
         return self._cached(row["target_sha256"], _mask_id(mask), "target", lambda: self.task.view(
-            self._target_rgb(row), None if mask is None else decode_rle(mask), "target"))
+            target_rgb(), None if mask is None else decode_rle(mask), "target"))
 
-    def reference_view(self, row: dict) -> dict:
+    def reference_view(self, row: dict, target_rgb: Callable[[], np.ndarray] | None = None) -> dict:
         mask = row.get("reference_mask") if self.use_masks else None
         mask_array = (lambda: None) if mask is None else (lambda: decode_rle(mask))
         if row["reference_kind"] == "synthetic":
             content = "synthetic:" + json.dumps([row["target_sha256"], int(row["tps_seed"]), self.recipe.record()],
                                                 sort_keys=True)
+            target_rgb = target_rgb or self._target_rgb(row)
             return self._cached(content, _mask_id(mask), "reference", lambda: self.task.view(
-                render_synthetic(self._target_rgb(row), int(row["tps_seed"]), self.recipe), mask_array(),
-                "reference"))
+                render_synthetic(target_rgb(), int(row["tps_seed"]), self.recipe), mask_array(), "reference"))
         path = resolve_inside(self.pool_root, row["reference_path"], f"pair {row['pair_id']}: reference_path")
         return self._cached(row["reference_sha256"], _mask_id(mask), "reference", lambda: self.task.view(
             read_checked(path, row.get("reference_sha256"))[0], mask_array(), "reference"))
@@ -107,7 +116,8 @@ class PairData:
         index, epoch = key
         row = self.rows[index]
         rng = np.random.default_rng([self.seed, epoch, index])
-        return self.task.sample(self.target_view(row), self.reference_view(row), rng)
+        target_rgb = self._target_rgb(row)
+        return self.task.sample(self.target_view(row, target_rgb), self.reference_view(row, target_rgb), rng)
 
 
 def epoch_batches(sampler, epoch: int, batch_size: int) -> list[list[tuple[int, int]]]:
