@@ -287,16 +287,11 @@ class MSAGenerator(nn.Module):
                         device: torch.device | str = "cpu") -> MSAGenerator:
         """A trained model from a state dict file (``.safetensors`` or a ``torch.save``d dict, read with
         ``weights_only=True``), loaded strictly; phi is not re-read from the registry."""
+        from reference_models.training.checkpoints import load_weights
+
         config = replace(config or MSAConfig(), pretrained_color_encoder=False)
         model = cls(config)
-        if str(path).endswith(".safetensors"):
-            from safetensors.torch import load_file
-
-            state = load_file(str(path))
-        else:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-            state = state.get("state_dict", state) if isinstance(state, dict) else state
-        model.load_state_dict(state, strict=True)
+        model.load_state_dict(load_weights(path)[0], strict=True)
         return model.to(device).eval()
 
     def _check(self, target_l, reference_l, reference_rgb, target_labels, reference_labels) -> None:

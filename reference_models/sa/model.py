@@ -39,6 +39,7 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from functools import partial
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -81,21 +82,18 @@ def build_value_encoder() -> nn.Module:
 def load_sa_checkpoint(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     """The generator's state dict from the released ``checkpoint.pt`` (a dict with ``state_dict``).
 
-    Loaded with ``torch.load(weights_only=True)`` (no pickle code runs), on the CPU.
+    Read as every checkpoint is (:func:`reference_models.training.checkpoints.load_weights`:
+    ``torch.load(weights_only=True)``, no pickle code runs), on the CPU.
 
     Raises:
         ColorbenchError: the file is missing or does not hold a ``state_dict``.
     """
-    try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
+    from reference_models.training.checkpoints import load_weights
+
+    if not Path(path).is_file():
         raise ColorbenchError(f"SA checkpoint {path} not found; download checkpoint.pt from the link in the "
-                              "super-attention README and pass its path") from None
-    if isinstance(checkpoint, dict) and "state_dict" in checkpoint:
-        checkpoint = checkpoint["state_dict"]
-    if not isinstance(checkpoint, dict) or not all(isinstance(v, torch.Tensor) for v in checkpoint.values()):
-        raise ColorbenchError(f"SA checkpoint {path} holds no state dict of tensors; pass the released checkpoint.pt")
-    return checkpoint
+                              "super-attention README and pass its path")
+    return load_weights(path)[0]
 
 
 class SAGenerator(nn.Module):
