@@ -73,13 +73,8 @@ def resize_and_center_crop(image: np.ndarray, size: int = 256) -> np.ndarray:
     Returns:
         uint8 :math:`(size, size, 3)`.
     """
-    image = check_rgb_array(image, "image", uint8_only=True)
-    h, w = image.shape[:2]
-    if (h, w) == (size, size):
-        return image.copy()
-    new_h, new_w = short_side_shape(h, w, size)
-    resized = image if (new_h, new_w) == (h, w) else _resize_uint8(image, (new_h, new_w))
-    top, left = (new_h - size) // 2, (new_w - size) // 2
+    resized = resize_short_side(image, size)
+    top, left = (resized.shape[0] - size) // 2, (resized.shape[1] - size) // 2
     return resized[top:top + size, left:left + size].copy()
 
 
