@@ -31,7 +31,7 @@ def register(subparsers) -> None:
     add_workers_option(parser)
     add_image_roots_options(parser)
     add_seed_option(parser)
-    parser.set_defaults(func=_run)
+    parser.set_defaults(func=_run, runs_distributed=True)
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -6,7 +6,8 @@ so workers are the parallelism), through :class:`bench.method_outputs.MethodOutp
 (baseline, split id, seed, version; resuming a folder made with other settings is refused), one
 run per folder at a time.
 Randomised baselines draw from a generator seeded by ``(seed, pair_id)``, so a pair's output does
-not depend on the order, the number of workers or an interruption.
+not depend on the order, the number of workers or processes (``torchrun``: each writes its share of
+the pairs) or an interruption.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.core import distributed
 from bench.core.color import rgb_to_gray
 from bench.core.errors import ColorbenchError
 from bench.core.paths import check_output_dir
@@ -72,6 +74,7 @@ class _Colorize:
         return {}
 
 
+@distributed.fails_together
 def run_baseline(name: str, split: Split | str | os.PathLike, out_dir: str | os.PathLike, *, seed: int = 0,
                  resume: bool = False, overwrite: bool = False, workers: int = 2, progress: bool = True,
                  images_root: str | os.PathLike | None = None,
@@ -91,6 +94,7 @@ def run_baseline(name: str, split: Split | str | os.PathLike, out_dir: str | os.
     """
     from tqdm.auto import tqdm
 
+    world = distributed.world()
     spec = get_baseline(name)
     if workers < 0:
         raise ColorbenchError(f"workers must be >= 0; got {workers}")
@@ -105,9 +109,12 @@ def run_baseline(name: str, split: Split | str | os.PathLike, out_dir: str | os.
         loader = data_loader(jobs, batch_size=None, collate_fn=keep_items, num_workers=min(workers, len(jobs)))
         start = time.perf_counter()
         with tqdm(total=len(split.table), initial=len(outputs.done), desc=name, unit="pair",
-                  disable=not progress) as bar:
-            for result in loader:
+                  disable=not (progress and world.is_main)) as bar:
+            for written, result in enumerate(loader, start=1):
                 if "error" in result:
                     raise result["error"]
-                bar.update(1)
-    return BaselineRun(name, outputs.out_dir, len(outputs.todo), len(outputs.done), time.perf_counter() - start)
+                world.check_peers()
+                bar.update(len(outputs.done) + world.count("written", written) - bar.n)
+            world.barrier()  # every process wrote its share
+            bar.update(bar.total - bar.n)
+    return BaselineRun(name, outputs.out_dir, outputs.todo_everywhere, len(outputs.done), time.perf_counter() - start)

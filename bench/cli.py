@@ -7,14 +7,23 @@ So this module, at the base of the import graph, never imports the packages buil
 
 Errors from the user's input (:class:`~bench.core.errors.ColorbenchError`) print as one line on
 stderr and exit with code 2; progress goes to stderr, results to stdout.
+
+Under ``torchrun`` (see :mod:`bench.core.distributed`), a subcommand whose parser sets
+``runs_distributed=True`` runs in every process; the others refuse in one line. Only the main
+process prints results and usage errors; a failure in any process is shown once, by the process
+that found it, and every process exits with code 2.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
+import os
 import sys
 from importlib.metadata import entry_points
 
+from .core import distributed
 from .core.errors import USAGE_EXIT_CODE, ColorbenchError
 from .version import __version__
 
@@ -49,15 +58,39 @@ def main(argv: list[str] | None = None) -> int:
         print("colorbench: error: no subcommands registered; install the package (pip install -e .)", file=sys.stderr)
         return USAGE_EXIT_CODE
     parser = build_parser()
-    args = parser.parse_args(argv)
+    launched = distributed.launched()
+    follower = launched and os.environ.get("RANK", "0") != "0"
+    # Every process parses the same arguments: only the main one prints a usage error.
+    with contextlib.redirect_stderr(io.StringIO()) if follower else contextlib.nullcontext():
+        args = parser.parse_args(argv)
+    if launched and not getattr(args, "runs_distributed", False):
+        if not follower:
+            print(f"colorbench {args.command}: error: this command runs in one process; start it without torchrun",
+                  file=sys.stderr)
+        return USAGE_EXIT_CODE
+    world = None
     try:
-        return int(args.func(args) or 0)
+        if launched:
+            world = distributed.world()
+        with contextlib.redirect_stdout(io.StringIO()) if follower else contextlib.nullcontext():
+            code = int(args.func(args) or 0)
+            if world is not None:
+                world.barrier()  # finish together: a failure in the main process's last step stops every one
+        return code
     except ColorbenchError as exc:
-        print(f"colorbench {args.command}: error: {exc}", file=sys.stderr)
+        shown = world.fail(str(exc)) if world is not None else True
+        if shown and not isinstance(exc, distributed.PeerFailed):
+            print(f"colorbench {args.command}: error: {exc}", file=sys.stderr)
+        if world is not None:
+            world.exit_failed()
         return USAGE_EXIT_CODE
     except KeyboardInterrupt:
         print(f"colorbench {args.command}: interrupted", file=sys.stderr)
         return 130
+    except BaseException as exc:  # a bug: the traceback is shown, and the other processes stop
+        if world is not None:
+            world.fail(f"{type(exc).__name__}: {exc}")
+        raise
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -75,7 +75,7 @@ def register(subparsers) -> None:
     parser.add_argument("--config", metavar="JSON",
                         help="metric settings as a JSON object, e.g. '{\"lpips_r_h\": 0.1}'")
     add_seed_option(parser)
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=run, runs_distributed=True)
 
 
 def run(args: argparse.Namespace) -> int:

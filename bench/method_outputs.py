@@ -8,7 +8,10 @@ One writer for every producer of outputs (``colorbench baseline``, ``colorbench 
   manifest, so outputs of two runs are never mixed;
 * existing outputs are never silently overwritten: ``resume`` keeps them and does the rest,
   ``overwrite`` deletes them first;
-* one run per folder at a time (an OS lock), and the folder is checked before any work.
+* one run per folder at a time (an OS lock), and the folder is checked before any work;
+* under ``torchrun`` (:mod:`bench.core.distributed`) the main process checks the folder, takes the
+  lock and writes the manifest, then the outputs still to write are dealt to the processes, and
+  the block ends when every process has written its share.
 
 Use::
 
@@ -26,6 +29,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .core import distributed
 from .core.atomic import write_json
 from .core.errors import ColorbenchError
 from .core.images import write_png
@@ -60,7 +64,9 @@ class MethodOutputs:
         what: what the run is, for messages ("baseline run", "colorize run").
 
     Attributes (inside the block):
-        todo: the pair ids still to write, in the split's order.
+        todo: the pair ids this process writes, in the split's order (under ``torchrun``, its share of
+            those still to write).
+        todo_everywhere: how many pairs are still to write, by every process together.
         done: the pair ids found finished from an earlier run.
     """
 
@@ -74,21 +80,34 @@ class MethodOutputs:
         self._sizes = dict(zip(split.table["pair_id"], zip(split.table["target_height"].astype(int),
                                                             split.table["target_width"].astype(int))))
         self.todo: list[str] = []
+        self.todo_everywhere = 0
         self.done: set[str] = set()
+        self._world = distributed.world()
 
     def __enter__(self) -> MethodOutputs:
-        self._lock.__enter__()
-        try:
-            self.done = self._check_folder()
-            write_json(self.out_dir / MANIFEST, self.manifest)
-        except BaseException:
-            self._lock.__exit__(None, None, None)
-            raise
-        self.todo = [pid for pid in self._sizes if pid not in self.done]
+        world = self._world
+        if world.is_main:
+            self._lock.__enter__()
+            try:
+                self.done = self._check_folder()
+                write_json(self.out_dir / MANIFEST, self.manifest)
+            except BaseException:
+                self._lock.__exit__(None, None, None)
+                raise
+        # The main process's view of the folder, for every process (a listing elsewhere might lag
+        # behind a shared file system, or run before the main process removed what --overwrite removes).
+        self.done = set(world.broadcast(sorted(self.done) if world.is_main else None))
+        remaining = [pid for pid in self._sizes if pid not in self.done]
+        self.todo, self.todo_everywhere = world.shard(remaining), len(remaining)
         return self
 
-    def __exit__(self, *exc) -> None:
-        self._lock.__exit__(*exc)
+    def __exit__(self, exc_type, *exc) -> None:
+        try:
+            if exc_type is None:
+                self._world.barrier()  # the folder is complete only when every process wrote its share
+        finally:
+            if self._world.is_main:
+                self._lock.__exit__(exc_type, *exc)
 
     def _check_folder(self) -> set[str]:
         """The pairs already done; refuse to mix runs or to silently overwrite outputs."""

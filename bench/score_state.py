@@ -3,6 +3,9 @@
 The checkpoint is append-only: each save writes one shard holding the pairs finished since the
 previous save (their per-image values and features), then ``run.json`` listing the shards, both
 atomically; so saving costs what was computed since the last save, never the whole run again.
+Every process of a run (under ``torchrun``) keeps its own checkpoint, ``OUT/.partial/rank-<R>``;
+:func:`load_checkpoints` reads them all, whichever number of processes wrote them: that is how a
+resume finds every finished pair, and how the main process merges the others' results.
 
 ``run.json`` also holds the run's *fingerprint*: everything a row depends on (the split's id,
 which covers its content and parameters; the pairs; every output file's size and modification
@@ -26,9 +29,12 @@ from .core.atomic import atomic_path, write_json
 from .core.errors import ColorbenchError
 from .method_outputs import output_path
 
-__all__ = ["ScoreState", "Checkpoint", "output_stamps", "fingerprint_difference"]
+__all__ = ["ScoreState", "Checkpoint", "clear_checkpoints", "load_checkpoints", "rank_folder", "output_stamps",
+           "fingerprint_difference"]
 
 CHECKPOINT_DIR = ".partial"
+#: Each process's checkpoint is ``CHECKPOINT_DIR/rank-<R>``.
+RANK_PREFIX = "rank-"
 
 
 @dataclass
@@ -52,6 +58,17 @@ class ScoreState:
 
     def mark_done(self, pair_id: str) -> None:
         self.done.append(pair_id)
+
+    def merge(self, other: ScoreState) -> None:
+        """Add what ``other`` computed (other pairs: each pair is scored by one process only)."""
+        for lvl, by_metric in other.values.items():
+            for name, values in by_metric.items():
+                self.values[lvl][name].update(values)
+        for key, vectors in other.features.items():
+            self.features[key].update(vectors)
+        self.done.extend(other.done)
+        self.notes.extend(other.notes)
+        self.saved += other.saved
 
 
 def output_stamps(pred_dir: Path, pair_ids: list[str]) -> dict[str, list[int]]:
@@ -95,11 +112,6 @@ class Checkpoint:
         self.fingerprint = json.loads(json.dumps(fingerprint, default=str))
         self.shards: list[str] = []
 
-    def clear(self) -> None:
-        if self.folder is not None and self.folder.exists():
-            shutil.rmtree(self.folder)
-        self.shards = []
-
     def save(self, state: ScoreState) -> None:
         """Write the pairs finished since the last save as a new shard, then the index."""
         if self.folder is None or state.saved == len(state.done):
@@ -122,8 +134,9 @@ class Checkpoint:
                                               "notes": sorted(set(state.notes))})
         state.saved = len(state.done)
 
-    def load(self) -> ScoreState:
-        """The state saved by an interrupted run (empty if none), refusing another run's."""
+    def load(self, data: bool = True) -> ScoreState:
+        """The state saved in this folder (empty if none), refusing another run's; ``data=False``
+        reads only which pairs are done. Later saves append to it."""
         state = ScoreState()
         index = self.folder / "run.json" if self.folder is not None else None
         if index is None or not index.is_file():
@@ -132,15 +145,15 @@ class Checkpoint:
             saved = json.loads(index.read_text())
             fingerprint, shards = saved["fingerprint"], list(saved["shards"])
         except (ValueError, KeyError, TypeError):
-            raise ColorbenchError(f"{index} is damaged; remove {self.folder} and run without --resume") from None
+            raise ColorbenchError(f"{index} is damaged; remove {self.folder.parent} and run without --resume") from None
         difference = fingerprint_difference(fingerprint, self.fingerprint)
         if difference:
-            raise ColorbenchError(f"{self.folder.parent} holds an interrupted run that differs from this one "
-                                  f"({difference}); remove {self.folder} or run without --resume")
+            raise ColorbenchError(f"{self.folder.parent.parent} holds an interrupted run that differs from this one "
+                                  f"({difference}); remove {self.folder.parent} or run without --resume")
         for name in shards:
-            with np.load(self.folder / name, allow_pickle=False) as npz:
+            with np.load(self.folder / name, allow_pickle=False) as npz:  # lazily: unread arrays are not read
                 pairs = npz["pairs"].tolist()
-                for key in npz.files:
+                for key in npz.files if data else ():
                     parts = key.split("|")
                     if parts[0] == "v":
                         state.values[parts[1]][parts[2]].update(zip(pairs, npz[key].tolist()))
@@ -152,3 +165,26 @@ class Checkpoint:
         state.saved = len(state.done)
         self.shards = shards
         return state
+
+
+def rank_folder(partial: Path, rank: int) -> Path:
+    """The checkpoint folder of process ``rank`` in ``partial`` (``OUT/.partial``)."""
+    return partial / f"{RANK_PREFIX}{rank}"
+
+
+def clear_checkpoints(partial: Path | None) -> None:
+    """Remove every process's checkpoint under ``partial`` (a new run, or a finished one)."""
+    if partial is not None and partial.exists():
+        shutil.rmtree(partial)
+
+
+def load_checkpoints(partial: Path | None, fingerprint: dict, data: bool = True) -> ScoreState:
+    """Everything the processes of an interrupted run saved under ``partial``, however many there
+    were (empty if nothing), refusing another run's; ``data=False`` reads only which pairs are done."""
+    state = ScoreState()
+    if partial is None or not partial.is_dir():
+        return state
+    for folder in sorted(partial.glob(f"{RANK_PREFIX}*")):
+        state.merge(Checkpoint(folder, fingerprint).load(data))
+    state.notes = sorted(set(state.notes))
+    return state

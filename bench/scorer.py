@@ -25,6 +25,12 @@ schema is :mod:`bench.results`).
   :mod:`bench.score_state`) and loses or duplicates no row.
 * One run per output folder at a time (an OS lock on ``OUT``); an existing result is replaced only
   with ``overwrite=True``; the output folder is checked before any work starts.
+* Several processes (``torchrun``, :mod:`bench.core.distributed`): the pairs left to score are
+  dealt to the processes; each computes its pairs' per-image values and set-metric features and
+  checkpoints them in its own ``OUT/.partial/rank-<R>``; the main process then merges every
+  checkpoint and computes what needs all pairs at once (FID, FID infinity, the bootstrap intervals)
+  exactly as one process would, in the split's order. A resume may use another number of
+  processes: every process's checkpoint is read, whichever run wrote it.
 """
 
 from __future__ import annotations
@@ -44,6 +50,7 @@ import torch
 from torch.utils.data import Dataset
 
 from .config import DEFAULT_BATCH_PIXELS, DEFAULT_BATCH_SIZE, DEFAULT_WORKERS, ScoreConfig
+from .core import distributed
 from .core.cache import cache_key, load_arrays, save_arrays
 from .core.device import resolve_device
 from .core.errors import ColorbenchError, MissingWeightsError
@@ -59,18 +66,28 @@ from .results import (
     SCHEMA_VERSION,
     bootstrap_ci,
     json_number,
+    load_summary,
     metric_key,
     pairs_record,
     result_files,
     write_result,
 )
-from .score_state import CHECKPOINT_DIR, Checkpoint, ScoreState, output_stamps
+from .score_state import (
+    CHECKPOINT_DIR,
+    Checkpoint,
+    ScoreState,
+    clear_checkpoints,
+    load_checkpoints,
+    output_stamps,
+    rank_folder,
+)
 from .version import __version__
 
 __all__ = ["CHECKPOINT_SECONDS", "OBJECT_SUFFIX", "ScoreResult", "score"]
 
-#: At most this many seconds of work pass between two checkpoints.
-CHECKPOINT_SECONDS = 10.0
+#: At most this many seconds of work pass between two checkpoints (``$COLORBENCH_CHECKPOINT_SECONDS``
+#: overrides it: 0 saves after every batch, as the tests of interrupted multi-process runs need).
+CHECKPOINT_SECONDS = float(os.environ.get("COLORBENCH_CHECKPOINT_SECONDS", 10.0))
 #: Decoded pairs waiting in buckets may hold this many batches' worth of pixels before the fullest
 #: bucket is scored early.
 MAX_PENDING_BATCHES = 4
@@ -272,6 +289,7 @@ class _Pass:
         self.after_batch()
 
 
+@distributed.fails_together
 def score(split: Split | str | os.PathLike, pred_dir: str | os.PathLike, *, metrics: list[str] | None = None,
           level: str = "both", method: str | None = None, out_dir: str | os.PathLike | None = None,
           device: str = "auto", batch_size: int = DEFAULT_BATCH_SIZE, batch_pixels: int = DEFAULT_BATCH_PIXELS,
@@ -304,18 +322,27 @@ def score(split: Split | str | os.PathLike, pred_dir: str | os.PathLike, *, metr
     Returns:
         :class:`ScoreResult` with the per-image table and the summary.
     """
+    world = distributed.world()
     warn = warn or (lambda message: print(f"warning: {message}", file=sys.stderr))
+    if not world.is_main:
+        warn = _silent  # every process sees the same inputs: the main process warns once
     if batch_size < 1 or batch_pixels < 1 or workers < 0:
         raise ColorbenchError(f"batch_size and batch_pixels must be >= 1 and workers >= 0; got {batch_size}, "
                               f"{batch_pixels} and {workers}")
     out = check_output_dir(out_dir) if out_dir is not None else None
+    if out is None and world.active:
+        raise ColorbenchError("scoring in several processes needs an output folder (--out / out_dir): the processes "
+                              "merge their results through it")
     config = config if isinstance(config, ScoreConfig) else ScoreConfig.from_dict(config)
     split_file = None if isinstance(split, Split) else str(Path(split).resolve())
     split = split if isinstance(split, Split) else load_split(split)
     config = config.for_split(split.level)
-    with exclusive_lock(out, "scoring run") if out is not None else nullcontext():
-        if out is not None:
+    with exclusive_lock(out, "scoring run") if out is not None and world.is_main else nullcontext():
+        if out is not None and world.is_main:
             _refuse_existing_result(out, overwrite)
+            if not resume:
+                clear_checkpoints(out / CHECKPOINT_DIR)
+        world.barrier()  # the main process holds OUT and cleared it before anyone writes there
         return _score(split, split_file, Path(pred_dir), out, metrics=metrics, level=level, method=method,
                       device=device, batch_size=batch_size, batch_pixels=batch_pixels, workers=workers,
                       resume=resume, allow_missing=allow_missing, resize=resize, config=config,
@@ -337,12 +364,15 @@ def _score(split: Split, split_file: str | None, pred_dir: Path, out: Path | Non
                    "metrics": [s.name for s in specs], "config": config.as_dict(), "resize": resize,
                    "method": method, "pred_dir": str(pred_dir.resolve()), "outputs": output_stamps(pred_dir, pair_ids),
                    "version": __version__}
-    checkpoint = Checkpoint(out / CHECKPOINT_DIR if out is not None else None, fingerprint)
+    world = distributed.world()
+    partial = out / CHECKPOINT_DIR if out is not None else None
+    checkpoint = Checkpoint(rank_folder(partial, world.rank) if partial is not None else None, fingerprint)
+    state = ScoreState()
     if resume:
-        state = checkpoint.load()
-    else:
-        checkpoint.clear()
-        state = ScoreState()
+        # Every process learns every finished pair (from every checkpoint, of any number of processes)
+        # to deal out the same remaining ones; only a single process needs their values here.
+        state = load_checkpoints(partial, fingerprint, data=not world.active)
+        checkpoint.load(data=False)  # this process's own shards, which its saves continue
 
     built = {spec.name: spec.factory(config, torch_device) for spec in specs}
     per_image = [s for s in specs if s.output == "per_image"]
@@ -360,11 +390,13 @@ def _score(split: Split, split_file: str | None, pred_dir: Path, out: Path | Non
     source = PairSource(split.root("images", images_root), split.root("pool", pool_root), pred_dir, split.recipe,
                         resize)
     finished = set(state.done)
-    rows = [r for r in plain_records(table) if r["pair_id"] not in finished]
+    rows = world.shard([r for r in plain_records(table) if r["pair_id"] not in finished])
     loader = data_loader(_Pairs(rows, source, split.level == "object"), batch_size=None, shuffle=False,
                          collate_fn=keep_items, num_workers=min(workers, len(rows)))
     last_save = time.monotonic()
-    with tqdm(total=len(pair_ids), initial=len(state.done), desc="scoring", unit="pair", disable=not progress) as bar:
+    already = len(state.done)
+    with tqdm(total=len(pair_ids), initial=already, desc="scoring", unit="pair",
+              disable=not (progress and world.is_main)) as bar:
         def after_batch() -> None:
             # after every scored batch (also those of the final flush): the pairs finished since the
             # last save, once CHECKPOINT_SECONDS have passed
@@ -372,7 +404,8 @@ def _score(split: Split, split_file: str | None, pred_dir: Path, out: Path | Non
             if time.monotonic() - last_save >= CHECKPOINT_SECONDS:
                 checkpoint.save(state)
                 last_save = time.monotonic()
-            bar.update(len(state.done) - bar.n)
+            world.check_peers()
+            bar.update(already + world.count("scored", len(state.done) - already) - bar.n)
 
         scoring = _Pass(state, built, per_image, extractors, sided, gt_cache,
                         {pid: i for i, pid in enumerate(pair_ids)}, levels, torch_device, batch_size, batch_pixels,
@@ -380,9 +413,19 @@ def _score(split: Split, split_file: str | None, pred_dir: Path, out: Path | Non
         for item in loader:
             if "error" in item:
                 raise item["error"]
+            world.check_peers()
             scoring.add(item)
         scoring.flush_all()
+        if world.active:
+            checkpoint.save(state)  # every pair this process scored, for the main process to merge
+            world.barrier()
+            bar.update(len(pair_ids) - bar.n)
 
+    if world.active:
+        if not world.is_main:
+            world.barrier()  # the main process writes the result
+            return read_result(out)
+        state = load_checkpoints(partial, fingerprint)
     _report_notes(state.notes, warn)
     _save_gt_cache(state, pair_ids, gt_cache, gt_keys)
     frame, summary_metrics, set_skipped = _collect(state, specs, levels, pair_ids, gt_cache, config, built)
@@ -391,14 +434,26 @@ def _score(split: Split, split_file: str | None, pred_dir: Path, out: Path | Non
                "pairs": pairs_record(pair_ids, len(split.table)), "metrics": summary_metrics,
                "skipped": {**skipped, **set_skipped},
                "meta": {"colorbench_version": __version__, "config": config.as_dict(), "device": str(torch_device),
+                        "processes": world.size,
                         "networks": _network_checksums(specs), "pred_dir": str(pred_dir.resolve()),
                         "pairs_scored": len(pair_ids), "pairs_missing": len(missing), "missing_first": missing[:10],
                         "converted_or_resized": len(set(state.notes)), "split_builder": split.meta.get("builder"),
                         "split_file": split_file, "features": split.meta.get("features")}}
     if out is not None:
         write_result(out, frame, summary)
-        checkpoint.clear()
+        clear_checkpoints(partial)
+    world.barrier()
     return ScoreResult(frame, summary)
+
+
+def _silent(message: str) -> None:
+    pass
+
+
+def read_result(out: Path) -> ScoreResult:
+    """The result a scoring run wrote in ``out``."""
+    summary_path, table_path = result_files(out)
+    return ScoreResult(pd.read_parquet(table_path), load_summary(summary_path)[1])
 
 
 def _report_notes(notes: list[str], warn) -> None:

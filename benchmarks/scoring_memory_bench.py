@@ -8,7 +8,7 @@
    (its high-water mark, ``VmHWM``) and of the whole process tree (sampled every 50 ms), and the
    wall time. Target: under 3 GB.
 2. Many sizes: M pairs spread over K different image sizes; prints how long after the command
-   started each checkpoint (``OUT/.partial/run.json``) appeared, kills the run with SIGKILL after
+   started each checkpoint (``OUT/.partial/rank-0/run.json``) appeared, kills the run with SIGKILL after
    the second one, checks that no DataLoader worker outlived it, and resumes it to the end.
    Target: a checkpoint within 10 s of work.
 
@@ -124,7 +124,7 @@ def many_sizes(root: Path, pairs: int, sizes: int) -> None:
     shapes = [(int(w), int(h)) for w, h in rng.integers(96, 480, size=(sizes, 2))]
     split, pred = _data(root, [shapes[i % sizes] for i in range(pairs)])
     out = root / "out"
-    index = out / ".partial" / "run.json"
+    index = out / ".partial" / "rank-0" / "run.json"
     start = time.perf_counter()
     process = subprocess.Popen(_score_command(split, pred, out), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     seen, last = [], None

@@ -58,7 +58,7 @@ Images are checked against the SHA-256 recorded in the split.
 
 # CLI flag dest -> builder keyword (dests not listed map to themselves).
 _RENAMED = {"list": "list_file"}
-_NOT_BUILDER_OPTIONS = {"builder", "out", "func", "command", "min_size", "no_filters"}
+_NOT_BUILDER_OPTIONS = {"builder", "out", "func", "command", "min_size", "no_filters", "runs_distributed"}
 
 
 def register_pairs(subparsers) -> None:
@@ -93,11 +93,12 @@ def register_pairs(subparsers) -> None:
     parser.add_argument("--no-filters", action="store_true", help="keep grayscale, small and near-monochrome images")
     parser.add_argument("--skip-unreadable", action="store_true",
                         help="leave out unreadable or missing images (counted) instead of stopping")
-    parser.add_argument("--batch-size", type=positive_int, help="images per network batch (default: 32)")
+    parser.add_argument("--batch-size", type=positive_int,
+                        help="images per decoding and network batch (default: 32)")
     add_workers_option(parser, default=None)
     add_device_option(parser)
     add_seed_option(parser)
-    parser.set_defaults(func=run_pairs, device=None)
+    parser.set_defaults(func=run_pairs, device=None, runs_distributed=True)
 
 
 def builder_kwargs(args: argparse.Namespace) -> dict:
@@ -131,6 +132,8 @@ def run_pairs(args: argparse.Namespace) -> int:
     check_output_file(args.out, suffixes=(".parquet",))
     check_output_file(sidecar_path(args.out), "--out's sidecar")
     split = builder(**kwargs)
+    if split is None:  # under torchrun, a process other than the main one: its share is decoded and cached
+        return 0
     path = split.save(args.out)
     print(describe_split(split, path))
     return 0

@@ -21,6 +21,7 @@ from typing import Callable
 
 import numpy as np
 
+from bench.core import distributed
 from bench.core.cache import cache_key, load_arrays, save_arrays, sha256_bytes
 from bench.core.color import rgb_to_gray
 from bench.core.device import resolve_device
@@ -41,6 +42,8 @@ DEFAULT_VGG_LAYER = "relu5_4"
 RANK_SIDE = 224
 #: Bump when anything computed in :func:`describe` changes, so old cache entries are not reused.
 DESCRIBE_VERSION = 1
+#: A decoding pass caches, resumes and divides its work in chunks of this many batches.
+CHUNK_BATCHES = 8
 
 
 @dataclass(frozen=True)
@@ -132,27 +135,128 @@ def collate_items(items: list[dict]) -> list[dict]:
     return items
 
 
-def content_hashes(collection: Collection, progress: bool) -> list[str | None]:
-    """SHA-256 of every file's bytes (None where unreadable): the cache keys' raw material."""
+_STATS = ("width", "height", "colourless", "dominant")
+#: What a cached chunk holds besides the filter statistics and the descriptors.
+_BOOKKEEPING = ("sha256", "unreadable_index", "unreadable_path", "unreadable_reason")
+
+
+def _hash_or_none(path) -> str | None:
+    try:
+        return sha256_bytes(read_file(path))
+    except ImageReadError:
+        return None
+
+
+def _chunk_arrays(items: list[dict], indices: range, files: list, outputs: dict) -> dict[str, np.ndarray]:
+    """What a cached chunk (the images ``indices``) holds: filter statistics, content hashes, the
+    unreadable images (row, path, reason) and every descriptor in ``outputs`` (``name -> (rows,
+    ...)``; rows of unreadable images are zeros)."""
+    size = len(indices)
+    arrays = {"width": np.zeros(size, np.int64), "height": np.zeros(size, np.int64), "colourless": np.zeros(size),
+              "dominant": np.zeros(size)}
+    sha = [""] * size
+    unreadable = []
+    for item in items:
+        row = item["index"] - indices.start
+        if "error" in item:
+            unreadable.append((row, str(files[item["index"]]), item["error"]))
+            continue
+        sha[row] = item["sha256"]
+        for name in _STATS:
+            arrays[name][row] = item[name]
+    arrays["sha256"] = np.array(sha, dtype="<U64")
+    arrays["unreadable_index"] = np.array([u[0] for u in unreadable], dtype=np.int64)
+    arrays["unreadable_path"] = np.array([u[1] for u in unreadable], dtype=str)
+    arrays["unreadable_reason"] = np.array([u[2] for u in unreadable], dtype=str)
+    return {**arrays, **outputs}
+
+
+def _describe_chunks(files: list, chunks: dict[int, range], keys: dict[int, str], cache_kind: str, record,
+                     extras, network, batch_size: int, workers: int | None, progress: bool, label: str,
+                     world) -> dict[int, dict[str, np.ndarray]]:
+    """Decode the images of ``chunks`` (chunk -> its image indices) in one DataLoader whose batches
+    never cross a chunk, caching each chunk under its key as soon as it is complete."""
     from tqdm.auto import tqdm
 
-    hashes = []
-    for entry in tqdm(collection.entries, desc="hashing", unit="image", disable=not progress, leave=False):
-        try:
-            hashes.append(sha256_bytes(read_file(collection.file(entry))))
-        except ImageReadError:
-            hashes.append(None)
-    return hashes
+    batches = [list(indices[i:i + batch_size]) for indices in chunks.values()
+               for i in range(0, len(indices), batch_size)]
+    workers = min(4, os.cpu_count() or 1) if workers is None else workers
+    loader = data_loader(_PassDataset(files, extras), batch_sampler=batches, num_workers=min(workers, len(batches)),
+                         collate_fn=collate_items)
+    order = iter(chunks)
+    chunk = next(order)
+    items: list[dict] = []
+    outputs: dict[str, list[tuple[list[int], np.ndarray]]] = {}
+    done = {}
+    with tqdm(total=sum(len(indices) for indices in chunks.values()), desc=label, unit="image",
+              disable=not (progress and world.is_main), leave=False) as bar:
+        for batch in loader:
+            world.check_peers()
+            items.extend(batch)
+            good = [item for item in batch if "error" not in item]
+            if good:
+                produced = {name: np.stack([item[name] for item in good])
+                            for name in sorted(good[0].keys() - {"index", "sha256", *_STATS})
+                            if not name.startswith("_")}
+                produced.update(network(good) if network else {})
+                rows = [item["index"] for item in good]
+                for name, values in produced.items():
+                    outputs.setdefault(name, []).append((rows, np.asarray(values)))
+            bar.update(len(batch))
+            indices = chunks[chunk]
+            if len(items) < len(indices):
+                continue
+            stacked = {}  # the chunk is complete: cache it now, whatever happens to the rest
+            for name, parts in outputs.items():
+                stacked[name] = np.zeros((len(indices), *parts[0][1].shape[1:]), parts[0][1].dtype)
+                for rows, values in parts:
+                    stacked[name][np.asarray(rows) - indices.start] = values
+            done[chunk] = _chunk_arrays(items, indices, files, stacked)
+            save_arrays(keys[chunk], done[chunk], {"what": f"{cache_kind} chunk", "images": len(indices),
+                                                   "features": record})
+            items, outputs = [], {}
+            chunk = next(order, None)
+    return done
 
 
-_STATS = ("width", "height", "colourless", "dominant")
+def _load_chunk(key: str, files: list, indices: range) -> dict[str, np.ndarray] | None:
+    """A cached chunk, or None when absent, or when an unreadable image it records has another path now
+    (the reason it keeps names the old one)."""
+    cached = load_arrays(key)
+    if cached is None or not set(_BOOKKEEPING) <= set(cached):
+        return None
+    for row, path in zip(cached["unreadable_index"].tolist(), cached["unreadable_path"].tolist()):
+        if str(files[indices.start + row]) != path:
+            return None
+    return cached
 
 
+def _assemble(collection: Collection, chunks: list[range], loaded: list[dict]) -> tuple[Description, dict]:
+    """One :class:`Description` and the descriptor arrays from the chunks, in the collection's order."""
+    layouts = {}
+    for arrays in loaded:
+        for name, values in arrays.items():
+            if name not in _STATS and name not in _BOOKKEEPING:
+                layouts.setdefault(name, (values.shape[1:], values.dtype))
+    n = len(collection.entries)
+    whole = {name: np.zeros((n, *shape), dtype) for name, (shape, dtype) in layouts.items()}
+    unreadable = {}
+    for indices, arrays in zip(chunks, loaded):
+        for name in layouts.keys() & arrays.keys():  # a chunk where nothing decoded has no descriptors
+            whole[name][indices.start:indices.stop] = arrays[name]
+        for row, reason in zip(arrays["unreadable_index"].tolist(), arrays["unreadable_reason"].tolist()):
+            unreadable[collection.entries[indices.start + row].image_id] = reason
+    stats = [np.concatenate([arrays[name] for arrays in loaded]) for name in _STATS]
+    sha = [hash_ for arrays in loaded for hash_ in arrays["sha256"].tolist()]
+    return Description(collection.entries, sha, *stats, None, unreadable), whole
+
+
+@distributed.fails_together
 def describe_pass(collection: Collection, cache_kind: str, record: dict | None,
                   extras: Callable[[np.ndarray], dict] | None = None,
                   network: Callable[[list[dict]], dict[str, np.ndarray]] | None = None, batch_size: int = 32,
-                  workers: int | None = None, progress: bool = True,
-                  label: str = "describing") -> tuple[Description, dict[str, np.ndarray]]:
+                  workers: int | None = None, progress: bool = True, label: str = "describing", world=None,
+                  gather: bool = True) -> tuple[Description, dict[str, np.ndarray]] | None:
     """The one decoding pass every descriptor runs through.
 
     Each image is read, hashed and decoded exactly once (DataLoader workers), measured for the
@@ -160,64 +264,64 @@ def describe_pass(collection: Collection, cache_kind: str, record: dict | None,
     each batch of decoded items then goes to ``network`` (in this process: items -> dict of
     ``(B, ...)`` arrays). Keys starting with ``_`` are inputs for ``network``, not kept.
 
-    The result is cached under ``cache_kind`` + every image's content hash + ``record`` (the
-    settings, weight checksums included), so a second pass over the same images decodes nothing.
+    The images are taken in *chunks* of :data:`CHUNK_BATCHES` batches, each cached on its own under
+    ``cache_kind`` + its images' content hashes + ``record`` (the settings, weight checksums
+    included): a second pass over the same images decodes nothing, and an interrupted one resumes
+    from its last complete chunk. Under ``torchrun`` the chunks are dealt round robin to the
+    processes (:meth:`~bench.core.distributed.World.take`); each decodes and caches its own, and
+    the main process reads the others' from the cache. Batches never cross a chunk, so an image
+    meets the network in the same batch whatever the number of processes.
+
+    Args:
+        world: the processes sharing the pass (default: this run's, :func:`bench.core.distributed.world`);
+            ``bench.core.distributed.World()`` makes this process do it alone.
+        gather: return the result (on the main process). ``False`` only decodes and caches this
+            process's chunks: a first pass over many small collections (one per class) that a later
+            pass reads back from the cache.
 
     Returns:
         the :class:`Description` (``features`` left None) and ``{name: (N, ...) array}`` of
-        everything ``extras`` and ``network`` produced (rows of unreadable images are zeros).
+        everything ``extras`` and ``network`` produced (rows of unreadable images are zeros); None
+        on the other processes of a run, and when ``gather`` is False.
     """
     from tqdm.auto import tqdm
 
-    hashes = content_hashes(collection, progress)
-    key = None
-    if all(h is not None for h in hashes):
-        key = cache_key(cache_kind, hashes=hashes, features=record, version=DESCRIBE_VERSION, gray_spread=GRAY_SPREAD)
-        cached = load_arrays(key)
-        if cached is not None:
-            description = Description(collection.entries, list(hashes), *(cached[name] for name in _STATS), None)
-            return description, {name: array for name, array in cached.items() if name not in _STATS}
-
-    n = len(collection.entries)
+    world = world or distributed.world()
     files = [collection.file(entry) for entry in collection.entries]
-    workers = min(4, os.cpu_count() or 1) if workers is None else workers
-    workers = min(workers, -(-n // max(batch_size, 1)))  # no more workers than batches
-    loader = data_loader(_PassDataset(files, extras), batch_size=batch_size, num_workers=workers,
-                        collate_fn=collate_items)
-    stats = {"width": np.zeros(n, np.int64), "height": np.zeros(n, np.int64), "colourless": np.zeros(n),
-             "dominant": np.zeros(n)}
-    sha: list[str] = [""] * n
-    unreadable: dict[str, str] = {}
-    arrays: dict[str, np.ndarray] = {}
-
-    def keep(name: str, rows: list[int], values) -> None:
-        values = np.asarray(values)
-        if name not in arrays:
-            arrays[name] = np.zeros((n, *values.shape[1:]), values.dtype)
-        arrays[name][rows] = values
-
-    with tqdm(total=n, desc=label, unit="image", disable=not progress, leave=False) as bar:
-        for batch in loader:
-            good = [item for item in batch if "error" not in item]
-            for item in batch:
-                if "error" in item:
-                    unreadable[collection.entries[item["index"]].image_id] = item["error"]
-                    continue
-                sha[item["index"]] = item["sha256"]
-                for name in _STATS:
-                    stats[name][item["index"]] = item[name]
-            if good:
-                rows = [item["index"] for item in good]
-                for name in sorted(good[0].keys() - {"index", "sha256", *_STATS}):
-                    if not name.startswith("_"):
-                        keep(name, rows, np.stack([item[name] for item in good]))
-                for name, values in (network(good) if network else {}).items():
-                    keep(name, rows, values)
-            bar.update(len(batch))
-    description = Description(collection.entries, sha, *(stats[name] for name in _STATS), None, unreadable)
-    if key is not None and not unreadable:
-        save_arrays(key, {**stats, **arrays}, {"what": cache_kind, "images": n, "features": record})
-    return description, arrays
+    size = max(batch_size, 1) * CHUNK_BATCHES
+    chunks = [range(start, min(start + size, len(files))) for start in range(0, len(files), size)]
+    keep = gather and world.is_main
+    keys, loaded, todo = {}, {}, {}
+    for c in tqdm(world.take(len(chunks)), desc="hashing", unit="chunk", disable=not (progress and world.is_main),
+                  leave=False):
+        hashes = [_hash_or_none(files[i]) for i in chunks[c]]
+        keys[c] = cache_key(f"{cache_kind}-chunk", hashes=hashes, features=record, version=DESCRIBE_VERSION,
+                            gray_spread=GRAY_SPREAD)
+        cached = _load_chunk(keys[c], files, chunks[c])
+        if cached is None:
+            todo[c] = chunks[c]
+        elif keep:
+            loaded[c] = cached
+    if todo:
+        computed = _describe_chunks(files, todo, keys, cache_kind, record, extras, network, batch_size, workers,
+                                    progress, label, world)
+        if keep:
+            loaded.update(computed)
+    if not gather:
+        return None
+    if world.active:
+        everyone = world.gather(keys)
+        if not world.is_main:
+            return None
+        for rank_keys in everyone:
+            for c, key in rank_keys.items():
+                c = int(c)  # JSON keys are strings
+                if c not in loaded:
+                    loaded[c] = load_arrays(key)
+                    if loaded[c] is None:
+                        raise ColorbenchError(f"chunk {c} of the decoding pass is missing from the cache ({key}); "
+                                              "the processes of a run must share $COLORBENCH_CACHE")
+    return _assemble(collection, chunks, [loaded[c] for c in range(len(chunks))])
 
 
 def _vgg_inputs(gray: np.ndarray) -> dict:
@@ -229,22 +333,30 @@ def _histogram_extras(gray: np.ndarray) -> dict:
 
 
 def describe(collection: Collection, settings: FeatureSettings = FeatureSettings(), device: str = "auto",
-             batch_size: int = 32, workers: int | None = None, progress: bool = True) -> Description:
+             batch_size: int = 32, workers: int | None = None, progress: bool = True,
+             world=None) -> Description | None:
     """Filter statistics and ranking descriptors (``settings``) of every image, in one
-    :func:`describe_pass` (cached)."""
+    :func:`describe_pass` (cached; under ``torchrun`` shared by the processes, the result on the
+    main process only: None on the others)."""
     record = settings.record()  # fails early, naming the weight file, when VGG19 is missing
     network = extras = None
     if settings.name == "vgg19":
-        model = _vgg_model(settings, device)
         extras = _vgg_inputs
+        model = None
 
         def network(items: list[dict]) -> dict[str, np.ndarray]:
+            nonlocal model
+            if model is None:  # built on the first batch: a pass read wholly from the cache needs none
+                model = _vgg_model(settings, device)
             pixels = torch.stack([item["_pixels"] for item in items])
             return {"features": _vgg_vectors(model, settings.layer, pixels)}
     elif settings.name == "histogram":
         extras = _histogram_extras
-    description, arrays = describe_pass(collection, "describe", record, extras, network, batch_size, workers,
-                                        progress, label=f"describing ({settings.name or 'filters'})")
+    result = describe_pass(collection, "describe", record, extras, network, batch_size, workers, progress,
+                           label=f"describing ({settings.name or 'filters'})", world=world)
+    if result is None:
+        return None
+    description, arrays = result
     description.features = arrays.get("features")
     return description
 

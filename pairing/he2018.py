@@ -149,17 +149,22 @@ def _he_extras(gray: np.ndarray) -> dict:
 
 
 def describe_he2018(collection: Collection, extractor: HeExtractor, batch_size: int = 32,
-                    workers: int | None = None, progress: bool = False) -> tuple[Description, HeFeatures]:
+                    workers: int | None = None, progress: bool = False, world=None,
+                    gather: bool = True) -> tuple[Description, HeFeatures] | None:
     """Decode every image of ``collection`` once: filter statistics plus fc6, pool5 and cell
     histograms, through :func:`pairing.describe.describe_pass` (cached by content and settings,
-    VGG19's weight checksum included)."""
+    VGG19's weight checksum included; ``world`` and ``gather`` as there: None where it returns
+    None)."""
 
     def network(items: list[dict]) -> dict[str, np.ndarray]:
         fc6, pool5 = extractor(torch.stack([item["_pixels"] for item in items]))
         return {"fc6": fc6, "pool5": pool5}
 
-    description, arrays = describe_pass(collection, "he2018", extractor.record(), _he_extras, network, batch_size,
-                                        workers, progress, label="describing (he2018)")
+    result = describe_pass(collection, "he2018", extractor.record(), _he_extras, network, batch_size, workers,
+                           progress, label="describing (he2018)", world=world, gather=gather)
+    if result is None:
+        return None
+    description, arrays = result
     n = len(collection.entries)
     fc6 = arrays.get("fc6", np.zeros((n, 4096), _STORE))  # absent only when nothing decoded
     pool5 = arrays.get("pool5", np.zeros((n, CELLS, 512), _STORE))

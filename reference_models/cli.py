@@ -70,7 +70,7 @@ def register_train(subparsers) -> None:
     parser.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     add_device_option(parser)
     add_image_roots_options(parser)
-    parser.set_defaults(func=_run_train)
+    parser.set_defaults(func=_run_train, runs_distributed=True)
 
 
 def _run_train(args: argparse.Namespace) -> int:
@@ -101,7 +101,7 @@ def register_colorize(subparsers) -> None:
     add_workers_option(parser)
     add_device_option(parser)
     add_image_roots_options(parser)
-    parser.set_defaults(func=_run_colorize)
+    parser.set_defaults(func=_run_colorize, runs_distributed=True)
 
 
 def _run_colorize(args: argparse.Namespace) -> int:

@@ -5,7 +5,8 @@
 (:class:`bench.method_outputs.MethodOutputs`: atomic PNGs, the ``method.json`` manifest naming
 the model and the checkpoint's SHA-256, ``resume``, runs never mixed). DataLoader workers decode
 each pair and prepare it (resizing, superpixels: the model's ``preparer``); the network runs on
-batches of prepared pairs (on GPU when present). The model sees what a colorization method sees:
+batches of prepared pairs (on GPU when present; under ``torchrun`` each process colorizes its share
+of the pairs on its own GPU). The model sees what a colorization method sees:
 the gray target (the CIELAB lightness of the ground truth), the reference and, on object-level
 splits, the two masks.
 
@@ -21,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.core import distributed
 from bench.core.color import rgb_to_gray
 from bench.core.errors import ColorbenchError
 from bench.core.images import read_rgb, write_png
@@ -66,6 +68,7 @@ class _Prepare:
         return {"sample": self.prepare(rgb_to_gray(item["gt"]), item["reference"], *masks)}
 
 
+@distributed.fails_together
 def colorize_split(model: str, checkpoint: str | os.PathLike, split: Split | str | os.PathLike,
                    out_dir: str | os.PathLike, *, device: str = "auto", batch_size: int = 8, workers: int = 2,
                    resume: bool = False, overwrite: bool = False, masks: bool | None = None, progress: bool = True,
@@ -86,6 +89,7 @@ def colorize_split(model: str, checkpoint: str | os.PathLike, split: Split | str
 
     from .api import load
 
+    world = distributed.world()
     if batch_size < 1 or workers < 0:
         raise ColorbenchError(f"batch_size must be >= 1 and workers >= 0; got {batch_size} and {workers}")
     check_output_dir(out_dir)
@@ -103,17 +107,22 @@ def colorize_split(model: str, checkpoint: str | os.PathLike, split: Split | str
         data = PairJobs(outputs.todo_rows(), split, _Prepare(network.preparer(), use_masks), images_root, pool_root)
         loader = data_loader(data, batch_size=batch_size, collate_fn=keep_items, num_workers=min(workers, len(data)))
         start = time.perf_counter()
+        written = 0
         with tqdm(total=len(split.table), initial=len(outputs.done), desc=f"colorizing ({model})", unit="pair",
-                  disable=not progress) as bar:
+                  disable=not (progress and world.is_main)) as bar:
             for items in loader:
                 failed = next((item for item in items if "error" in item), None)
                 if failed is not None:
                     raise failed["error"]
+                world.check_peers()
                 images = network.colorize_prepared([item["sample"] for item in items], masked=use_masks)
                 for item, rgb in zip(items, images):
                     outputs.write(item["pair_id"], to_uint8_image(rgb), f"model {model}")
-                bar.update(len(items))
-    return ColorizeRun(model, outputs.out_dir, len(outputs.todo), len(outputs.done), time.perf_counter() - start)
+                written += len(items)
+                bar.update(len(outputs.done) + world.count("written", written) - bar.n)
+            world.barrier()  # every process wrote its share
+            bar.update(bar.total - bar.n)
+    return ColorizeRun(model, outputs.out_dir, outputs.todo_everywhere, len(outputs.done), time.perf_counter() - start)
 
 
 def colorize_pair(model: str, checkpoint: str | os.PathLike, target: str | os.PathLike,

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -63,9 +65,57 @@ def polygon(x0: float, y0: float, x1: float, y1: float) -> list[list[float]]:
 
 def run_colorbench(*args: str) -> subprocess.CompletedProcess:
     """The installed ``colorbench`` console script, as a user runs it (environment inherited)."""
+    return subprocess.run(colorbench_script() + [str(a) for a in args], capture_output=True, text=True, timeout=600)
+
+
+def colorbench_script() -> list[str]:
+    """The command that starts the installed ``colorbench`` (the module when run from a source tree)."""
     script = Path(sys.executable).with_name("colorbench")
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "bench.cli"]
-    return subprocess.run(command + [str(a) for a in args], capture_output=True, text=True, timeout=600)
+    return [str(script)] if script.exists() else [sys.executable, "-m", "bench.cli"]
+
+
+@dataclass
+class Launch:
+    """What ``torchrun`` and each of its processes did: the launcher's own exit code and output, and
+    per rank (from torchrun's ``--redirects``) the exit code, stdout and stderr."""
+
+    returncode: int
+    output: str
+    codes: dict[int, int]
+    stdout: dict[int, str]
+    stderr: dict[int, str]
+
+
+def torchrun_command(log_dir: Path, *args, processes: int = 2) -> list[str]:
+    """``torchrun --standalone --nproc_per_node N colorbench ARGS``, each process's output kept apart in
+    ``log_dir``: a user's multi-process run, on the CPU (gloo)."""
+    torchrun = Path(sys.executable).with_name("torchrun")
+    launcher = [str(torchrun)] if torchrun.exists() else [sys.executable, "-m", "torch.distributed.run"]
+    return [*launcher, "--standalone", f"--nproc_per_node={processes}", "--log-dir", str(log_dir), "--redirects",
+            "3", *colorbench_script(), *[str(a) for a in args]]
+
+
+def launch_result(process_returncode: int, output: str, log_dir: Path, processes: int = 2) -> Launch:
+    """Read each rank's output and exit code after a :func:`torchrun_command` run. torchrun names each
+    failed process's exit code in its failure report; a process not named there exited with 0."""
+    import re
+
+    codes = {rank: 0 for rank in range(processes)}
+    for rank, code in re.findall(r"rank\s*:\s*(\d+) \(local_rank.*?\n\s*exitcode\s*:\s*(-?\d+)", output):
+        codes[int(rank)] = int(code)
+    stdout, stderr = {}, {}
+    for rank in range(processes):
+        folders = sorted(log_dir.glob(f"**/attempt_*/{rank}"))
+        read = (lambda name: (folders[-1] / name).read_text(errors="replace")) if folders else (lambda name: "")
+        stdout[rank], stderr[rank] = read("stdout.log"), read("stderr.log")
+    return Launch(process_returncode, output, codes, stdout, stderr)
+
+
+def run_torchrun(log_dir: Path, *args, processes: int = 2, env: dict | None = None) -> Launch:
+    """Run colorbench ``args`` under torchrun (see :func:`torchrun_command`) and wait for it."""
+    result = subprocess.run(torchrun_command(log_dir, *args, processes=processes), capture_output=True, text=True,
+                            timeout=600, env=None if env is None else {**os.environ, **env})
+    return launch_result(result.returncode, result.stdout + result.stderr, log_dir, processes)
 
 
 def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .distributed import launched, local_rank
 from .errors import ColorbenchError
 from .lazy import lazy_import
 
@@ -12,9 +13,17 @@ DEVICE_CHOICES_HELP = "auto (cuda when available, else cpu), cpu, cuda or cuda:N
 
 
 def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
-    """Turn ``auto``/``cpu``/``cuda[:N]`` into a :class:`torch.device`, checking it exists."""
-    if device is None or str(device) == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    """Turn ``auto``/``cpu``/``cuda[:N]`` into a :class:`torch.device`, checking it exists.
+
+    Under a launcher (``torchrun``), ``auto`` and a bare ``cuda`` mean this process's own GPU, the
+    one of its local rank (modulo the GPUs present, so several processes may share one GPU); an
+    explicit ``cuda:N`` is taken as given."""
+    if device is None or str(device) in ("auto", "cuda"):
+        if not torch.cuda.is_available():
+            if str(device) == "cuda":
+                raise ColorbenchError(f"device {device!r} requested but no CUDA device is available; use --device cpu")
+            return torch.device("cpu")
+        return torch.device("cuda", local_rank() % torch.cuda.device_count()) if launched() else torch.device("cuda")
     try:
         resolved = torch.device(device)
     except (RuntimeError, TypeError) as exc:

@@ -13,6 +13,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bench.core import distributed
 from bench.core.errors import ColorbenchError
 from bench.core.synthetic import DEFAULT_RECIPE, SyntheticRecipe, derive_tps_seed
 
@@ -55,7 +56,8 @@ def build_image_level(images: str | os.PathLike, annotations: str | os.PathLike 
                       recipe: SyntheticRecipe = DEFAULT_RECIPE, seed: int = 0, device: str = "auto",
                       batch_size: int = 32, workers: int | None = None, skip_unreadable: bool = False,
                       progress: bool = True, builder: str = "image-level") -> Split:
-    """Build an image-level split; see the module docstring. Returns the :class:`Split`."""
+    """Build an image-level split; see the module docstring. Returns the :class:`Split` (under
+    ``torchrun``, on the main process; the others decode their share of the images and return None)."""
     if top_k < 0 or synthetic < 0 or top_k + synthetic == 0:
         raise ColorbenchError("--top-k and --synthetic must be >= 0 and not both 0")
     settings = FeatureSettings(features if top_k else None, **({"layer": layer} if layer else {}))
@@ -66,6 +68,8 @@ def build_image_level(images: str | os.PathLike, annotations: str | os.PathLike 
 
     target_desc = describe(targets, settings, device, batch_size, workers, progress)
     pool_desc = target_desc if same_pool else describe(pool, settings, device, batch_size, workers, progress)
+    if not distributed.world().is_main:
+        return None  # under torchrun: this process's share of the decoding is cached; rank 0 assembles
     kept_targets = kept_entries(targets, target_desc, filters, report, "target", skip_unreadable)
     kept_pool = kept_targets if same_pool else kept_entries(pool, pool_desc, filters, report, "pool", skip_unreadable)
     chosen = seeded_subset(kept_targets, num_targets, seed, "target images")

@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from bench.core import distributed
 from bench.core.errors import ColorbenchError, ImageReadError
 from bench.core.images import IMAGE_SUFFIXES
 from bench.core.splits import sanitize_id
@@ -263,15 +264,18 @@ def build_imagenet10k(images: str | os.PathLike, list_file: str | os.PathLike | 
 
         extractor = HeExtractor(device)
         record = extractor.record()  # fails early, naming the weight file, when VGG19 is missing
-        results, sizes = _rank_he2018(plan, images, extractor, top_k, filters, near_duplicate, report,
-                                      skip_unreadable, batch_size, workers, progress)
+        ranked = _rank_he2018(plan, images, extractor, top_k, filters, near_duplicate, report, skip_unreadable,
+                              batch_size, workers, progress)
         extra = {"layers": list(record["layers"]), "global_top": GLOBAL_TOP, "hist_weight": HIST_WEIGHT}
     else:
         settings = FeatureSettings(features if top_k else None, **({"layer": layer} if layer else {}))
         record = settings.record()
-        results, sizes = _rank_global(plan, images, settings, top_k, filters, near_duplicate, report,
-                                      skip_unreadable, device, batch_size, workers, progress)
+        ranked = _rank_global(plan, images, settings, top_k, filters, near_duplicate, report, skip_unreadable,
+                              device, batch_size, workers, progress)
         extra = {"layers": [settings.layer] if settings.name == "vgg19" else None}
+    if ranked is None:
+        return None  # under torchrun: this process's share of the decoding is cached; rank 0 assembles
+    results, sizes = ranked
 
     rows = []
     for t, entry in enumerate(targets):
@@ -325,6 +329,8 @@ def _rank_global(plan: _Plan, images: Path, settings: FeatureSettings, top_k: in
     union, maps = _union(parts)
     p_union, t_union = (maps[0], maps[1]) if plan.pool is not None else ([], maps[0])
     description = describe(union, settings, device, batch_size, workers, progress)
+    if description is None:
+        return None
 
     target_desc = _subset(description, t_union, plan.targets)
     kept_targets = kept_entries(Collection(images, plan.targets), target_desc, filters, report, "target",
@@ -375,16 +381,29 @@ def _rank_he2018(plan: _Plan, images: Path, extractor, top_k: int, filters: Filt
     targets_by_class: dict[str, list[int]] = defaultdict(list)
     for t, entry in enumerate(plan.targets):
         targets_by_class[entry.group].append(t)
+    classes = []  # per class: its targets, pool entries and the union of both that one pass describes
+    for wnid in sorted(targets_by_class):
+        pool_entries = [plan.pool.entries[i] for i in plan.pool_by_class.get(wnid, [])]
+        target_entries = [plan.targets[t] for t in targets_by_class[wnid]]
+        union, maps = _union([(plan.pool.root, [e.path for e in pool_entries]),
+                              (images, [e.path for e in target_entries])])
+        classes.append((targets_by_class[wnid], pool_entries, target_entries, union, maps))
+    world = distributed.world()
+    if world.active:
+        # Under torchrun every process first decodes its share of every class into the cache (the
+        # classes' chunks dealt round robin), then the main process alone retrieves, reading them back.
+        for *_, union, _ in tqdm(classes, desc="describing (he2018)", unit="class",
+                                 disable=not (progress and world.is_main)):
+            describe_he2018(union, extractor, batch_size, workers, world=world, gather=False)
+        world.barrier()
+        if not world.is_main:
+            return None
+    alone = distributed.World()
     results: dict[int, object] = {}
     sizes: dict[int, tuple[int, int, str]] = {}  # target -> (width, height, SHA-256)
-    for wnid in tqdm(sorted(targets_by_class), desc="retrieving (he2018)", unit="class", disable=not progress):
-        chosen_all = targets_by_class[wnid]
-        pool_indices = plan.pool_by_class.get(wnid, [])
-        pool_entries = [plan.pool.entries[i] for i in pool_indices]
-        target_entries = [plan.targets[t] for t in chosen_all]
-        union, (p_union, t_union) = _union([(plan.pool.root, [e.path for e in pool_entries]),
-                                            (images, [e.path for e in target_entries])])
-        description, feats = describe_he2018(union, extractor, batch_size, workers, progress=False)
+    for chosen_all, pool_entries, target_entries, union, (p_union, t_union) in tqdm(
+            classes, desc="retrieving (he2018)", unit="class", disable=not progress):
+        description, feats = describe_he2018(union, extractor, batch_size, workers, progress=False, world=alone)
 
         target_desc = _subset(description, t_union, target_entries)
         kept_t = kept_entries(Collection(images, target_entries), target_desc, filters, report, "target",

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from bench.core import distributed
 from bench.core.coco import decode_mask, decode_rle, encode_mask
 from bench.core.errors import ColorbenchError
 from bench.core.synthetic import DEFAULT_RECIPE, SyntheticRecipe, derive_tps_seed, warp_mask
@@ -53,9 +54,10 @@ class _Object:
 def build_object_level(images: str | os.PathLike, annotations: str | os.PathLike, num_targets: int | None = None,
                        refs: int = 3, synthetic: int = 2, min_area: float = MIN_AREA,
                        filters: FilterSettings = FilterSettings(), recipe: SyntheticRecipe = DEFAULT_RECIPE,
-                       seed: int = 0, workers: int | None = None, skip_unreadable: bool = False,
-                       progress: bool = True) -> Split:
-    """Build an object-level split; see the module docstring. Returns the :class:`Split`."""
+                       seed: int = 0, batch_size: int = 32, workers: int | None = None,
+                       skip_unreadable: bool = False, progress: bool = True) -> Split:
+    """Build an object-level split; see the module docstring. Returns the :class:`Split` (under
+    ``torchrun``, on the main process; the others decode their share of the images and return None)."""
     if annotations is None:
         raise ColorbenchError("object-level splits need --annotations (a COCO instances file)")
     if refs < 0 or synthetic < 0 or refs + synthetic == 0:
@@ -64,7 +66,10 @@ def build_object_level(images: str | os.PathLike, annotations: str | os.PathLike
         raise ColorbenchError(f"--min-area is a share of the image in [0, 1); got {min_area}")
     collection = coco_collection(annotations, images)
     report = Report()
-    description = describe(collection, FeatureSettings(None), workers=workers, progress=progress)
+    description = describe(collection, FeatureSettings(None), batch_size=batch_size, workers=workers,
+                           progress=progress)
+    if not distributed.world().is_main:
+        return None  # under torchrun: this process's share of the decoding is cached; rank 0 assembles
     kept = kept_entries(collection, description, filters, report, "target", skip_unreadable)
     objects = _qualifying_objects(collection, description, kept, min_area, report)
 

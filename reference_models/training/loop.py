@@ -29,6 +29,7 @@ from pathlib import Path
 
 import torch
 
+from bench.core import distributed
 from bench.core.atomic import write_json, write_text
 from bench.core.device import resolve_device
 from bench.core.errors import ColorbenchError
@@ -69,23 +70,6 @@ class TrainRun:
     @property
     def steps_per_second(self) -> float:
         return self.steps / self.seconds if self.seconds > 0 else float("nan")
-
-
-@dataclass
-class _World:
-    rank: int = 0
-    size: int = 1
-    local_rank: int = 0
-
-    @property
-    def main(self) -> bool:
-        return self.rank == 0
-
-
-def _world() -> _World:
-    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
-        return _World()
-    return _World(int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"]), int(os.environ.get("LOCAL_RANK", "0")))
 
 
 def _resolve_config(task_class, phase: int, config_file, overrides: dict | None, max_steps: int | None) -> TrainConfig:
@@ -164,6 +148,7 @@ class _Log:
         write_text(self.path, buffer.getvalue())
 
 
+@distributed.fails_together
 def train(model: str, split: Split | str | os.PathLike, out_dir: str | os.PathLike, *, phase: int = 1,
           init: str | os.PathLike | None = None, config_file: str | os.PathLike | None = None,
           config: dict | None = None, max_steps: int | None = None, device: str = "auto", resume: bool = False,
@@ -200,15 +185,10 @@ def train(model: str, split: Split | str | os.PathLike, out_dir: str | os.PathLi
     if split.level != level:
         raise ColorbenchError(f"{model} phase {phase} trains on {level}-level splits; {split_file or split.split_id} "
                               f"is {split.level} level")
-    world = _world()
+    world = distributed.world()  # under torchrun: joins the process group DDP runs on
     task = task_class(train_config, phase)
     latest = _check_run_folder(out, train_config, resume)
-
-    if world.size > 1:
-        backend = "nccl" if torch.cuda.is_available() and device != "cpu" else "gloo"
-        torch.distributed.init_process_group(backend)
-    torch_device = (torch.device(f"cuda:{world.local_rank}") if world.size > 1 and torch.cuda.is_available()
-                    and device != "cpu" else resolve_device(device))
+    torch_device = resolve_device(device)  # under torchrun: this process's own GPU
     torch.manual_seed(train_config.seed)
     net = task.build_model().to(torch_device)  # a missing weight file stops here, naming it
     data = PairData(split, task, use_masks=task.uses_masks, seed=train_config.seed, cache=train_config.cache_views,
@@ -230,12 +210,12 @@ def train(model: str, split: Split | str | os.PathLike, out_dir: str | os.PathLi
         step, epoch, batch_done = int(state["step"]), int(state["epoch"]), int(state["batch"])
         set_rng_state(state["rng"])
     trained = torch.nn.parallel.DistributedDataParallel(
-        net, device_ids=[torch_device.index] if torch_device.type == "cuda" else None) if world.size > 1 else net
+        net, device_ids=[torch_device.index] if torch_device.type == "cuda" else None) if world.active else net
 
     from pairing.sampler import DistributedReferenceSampler, ReferenceSampler
 
     sampler = (DistributedReferenceSampler(split, world.rank, world.size, p_synthetic=train_config.p_synthetic,
-                                           seed=train_config.seed) if world.size > 1 else
+                                           seed=train_config.seed) if world.active else
                ReferenceSampler(split, p_synthetic=train_config.p_synthetic, seed=train_config.seed))
     per_epoch = -(-len(sampler) // train_config.batch_size)
     total = per_epoch * train_config.epochs
@@ -246,24 +226,25 @@ def train(model: str, split: Split | str | os.PathLike, out_dir: str | os.PathLi
     def autocast():
         return torch.autocast(torch_device.type, dtype=torch.bfloat16) if use_bf16 else contextlib.nullcontext()
 
-    lock = exclusive_lock(out, "training run") if world.main else contextlib.nullcontext()
+    lock = exclusive_lock(out, "training run") if world.is_main else contextlib.nullcontext()
     with lock:
-        if world.main:
+        if world.is_main:
             write_json(out / CONFIG_FILE, {**train_config.as_dict()})
             write_json(out / "run.json", {"model": model, "phase": phase, "split_id": split.split_id,
                                           "split_file": split_file, "init": None if init is None else str(init),
                                           "world_size": world.size})
-        log = _Log(out / LOG_FILE, world.main, step if latest is not None else None)
+        log = _Log(out / LOG_FILE, world.is_main, step if latest is not None else None)
         first_loss = last_loss = None
         start, start_step, checkpoint = time.perf_counter(), step, latest[0] if latest else None
         trained.train()
         with tqdm(total=total, initial=step, desc=f"training {model}", unit="step",
-                  disable=not (progress and world.main)) as bar:
+                  disable=not (progress and world.is_main)) as bar:
             while step < total and epoch < train_config.epochs:
                 batches = epoch_batches(sampler, epoch, train_config.batch_size)[batch_done:]
                 loader = data_loader(data, batch_sampler=batches, collate_fn=task.collate,
                                      num_workers=min(train_config.workers, len(batches)))
                 for batch in loader:
+                    world.check_peers()
                     terms = task.step(trained, losses, batch, optimizers, autocast)
                     step, batch_done = step + 1, batch_done + 1
                     first_loss = terms["loss"] if first_loss is None else first_loss
@@ -280,19 +261,17 @@ def train(model: str, split: Split | str | os.PathLike, out_dir: str | os.PathLi
                 if step < total or batch_done >= per_epoch:
                     epoch, batch_done = epoch + 1, 0
         seconds = time.perf_counter() - start
-        if world.size > 1:
+        if world.active:
             # DDP gives every forward rank 0's buffers (BatchNorm statistics) but the last forward
             # updated each rank's own: end, like the checkpoint, with rank 0's everywhere.
             for buffer in net.buffers():
                 torch.distributed.broadcast(buffer, 0)
         run = TrainRun(out, step - start_step, step, first_loss, last_loss, seconds, checkpoint, _digest(net))
-        if world.main:
+        if world.is_main:
             write_json(out / "train.json", {"steps": step, "steps_this_run": run.steps, "seconds": round(seconds, 3),
                                             "first_loss": first_loss, "last_loss": last_loss,
                                             "checkpoint": None if checkpoint is None else checkpoint.name})
-    if world.size > 1:
-        torch.distributed.barrier()
-        torch.distributed.destroy_process_group()
+    world.barrier()
     return run
 
 
@@ -309,7 +288,7 @@ def _digest(model: torch.nn.Module) -> str:
 
 def _checkpoint(out, world, net, task, model_name, optimizers, step, epoch, batch_done, log) -> Path | None:
     log.flush()
-    if not world.main:
+    if not world.is_main:
         return None
     extra = {"task": task.state_dict()} if hasattr(task, "state_dict") else {}
     return save_checkpoint(out, step, net, model_name, task.model_record(),

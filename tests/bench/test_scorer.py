@@ -217,8 +217,8 @@ def test_resume_loses_and_duplicates_nothing(image_split, tmp_path, monkeypatch)
     out = tmp_path / "out"
     with interrupted_ssim(after=3) as calls, pytest.raises(_Interrupt):
         score(path, pred, metrics=metrics, out_dir=out, workers=0, progress=False, batch_size=2)
-    assert (out / ".partial" / "run.json").is_file() and not (out / "summary.json").exists()
-    done_before = sum(len(np.load(shard)["pairs"]) for shard in (out / ".partial").glob("shard-*.npz"))
+    assert (out / ".partial" / "rank-0" / "run.json").is_file() and not (out / "summary.json").exists()
+    done_before = sum(len(np.load(shard)["pairs"]) for shard in (out / ".partial" / "rank-0").glob("shard-*.npz"))
     assert 0 < done_before < len(split.table)
     resumed = score(path, pred, metrics=metrics, out_dir=out, workers=0, progress=False, batch_size=2,
                     resume=True)
@@ -233,7 +233,7 @@ def test_resume_with_other_settings_is_refused(image_split, tmp_path, monkeypatc
     out = tmp_path / "out"
     state = ScoreState()
     state.mark_done("x")
-    Checkpoint(out / ".partial", {"split_id": "something else"}).save(state)
+    Checkpoint(out / ".partial" / "rank-0", {"split_id": "something else"}).save(state)
     with pytest.raises(ColorbenchError, match="interrupted run that differs from this one.*split_id"):
         score(path, pred, metrics=["ssim"], out_dir=out, resume=True, workers=0, progress=False)
 
@@ -368,7 +368,7 @@ def _interrupted_run(path, pred, out, monkeypatch, metrics=("ssim", "psnr")):
     with monkeypatch.context() as patch, interrupted_ssim(after=3), pytest.raises(_Interrupt):
         patch.setattr(scorer_module, "CHECKPOINT_SECONDS", 0.0)
         score(path, pred, metrics=list(metrics), out_dir=out, workers=0, progress=False, batch_size=1)
-    assert list((out / ".partial").glob("shard-*.npz")), "no checkpoint was written"
+    assert list((out / ".partial" / "rank-0").glob("shard-*.npz")), "no checkpoint was written"
 
 
 def test_resume_refuses_a_checkpoint_of_other_outputs(image_split, tmp_path, monkeypatch, cli):
@@ -451,7 +451,7 @@ def test_a_split_of_many_sizes_checkpoints_as_it_goes(many_sizes_split, tmp_path
     monkeypatch.setattr(scorer_module, "CHECKPOINT_SECONDS", 0.0)
     with interrupted_ssim(after=8), pytest.raises(_Interrupt):
         score(path, pred, metrics=["ssim", "psnr"], out_dir=out, workers=0, progress=False)
-    saved = sum(len(np.load(shard)["pairs"]) for shard in (out / ".partial").glob("shard-*.npz"))
+    saved = sum(len(np.load(shard)["pairs"]) for shard in (out / ".partial" / "rank-0").glob("shard-*.npz"))
     assert saved == 7  # every pair finished before the interruption is in the checkpoint
     resumed = score(path, pred, metrics=["ssim", "psnr"], out_dir=out, workers=0, progress=False, resume=True)
     full = score(path, pred, metrics=["ssim", "psnr"], workers=0, progress=False)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import math
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -366,3 +367,25 @@ def test_any_class_folder_tree_is_a_training_split_without_a_list(fake, random_w
     result = cli("pairs", "imagenet", "--images", fake / "train", "--top-k", "1", "--features", "histogram",
                  "--workers", "0", "--out", tmp_path / "train.parquet")
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="gloo processes on Linux")
+@pytest.mark.parametrize("ranking", ["vgg19", "he2018"])
+def test_two_processes_build_the_same_split(ranking, fake, tmp_path, cli, monkeypatch, random_weights):
+    """``torchrun --nproc_per_node 2`` (gloo, CPU) builds the one-process split byte for byte; he2018
+    describes class by class: every class's chunks are dealt round robin before rank 0 retrieves."""
+    from tests.helpers import run_torchrun
+
+    random_weights("vgg19")
+    args = ["pairs", "imagenet10k", "--images", fake / "val", "--list", fake / "list.txt", "--pool-images",
+            fake / "train", "--ranking", ranking, "--top-k", "2", "--batch-size", "1", "--workers", "0"]
+    monkeypatch.setenv("COLORBENCH_CACHE", str(tmp_path / "cache-one"))
+    single = cli(*args, "--out", tmp_path / "one.parquet")
+    assert single.returncode == 0, single.stderr
+    monkeypatch.setenv("COLORBENCH_CACHE", str(tmp_path / "cache-two"))
+    launch = run_torchrun(tmp_path / "logs", *args, "--out", tmp_path / "two.parquet")
+    assert launch.codes == {0: 0, 1: 0}, launch.output[-3000:]
+    assert (tmp_path / "one.parquet").read_bytes() == (tmp_path / "two.parquet").read_bytes()
+    assert (tmp_path / "one.json").read_bytes() == (tmp_path / "two.json").read_bytes()
+    chunks = {path.name for path in (tmp_path / "cache-one").glob("*-chunk-*.npz")}
+    assert len(chunks) > 1 and chunks == {path.name for path in (tmp_path / "cache-two").glob("*-chunk-*.npz")}

@@ -98,3 +98,25 @@ def test_model_settings_are_checked(tmp_path):
     torch.save({"w": torch.zeros(1)}, plain)
     with pytest.raises(ColorbenchError, match="does not say which model"):
         load(plain)
+
+
+@pytest.mark.skipif(not __import__("sys").platform.startswith("linux"), reason="gloo processes on Linux")
+def test_two_processes_colorize_what_one_does(tiny_checkpoint, training_splits, tmp_path, cli):
+    """``torchrun --nproc_per_node 2 colorbench colorize`` (gloo, CPU): each process colorizes its share of
+    the pairs; one pair per batch in both runs, so every output equals the one-process run's."""
+    from tests.helpers import run_torchrun
+
+    path, _ = tiny_checkpoint
+    for split_path in training_splits:  # image level, and object level with the masks
+        args = ["colorize", "msa", "--checkpoint", path, "--split", split_path, "--device", "cpu", "--workers", "0",
+                "--batch-size", "1"]
+        out = tmp_path / split_path.stem
+        single = cli(*args, "--out", out / "one")
+        assert single.returncode == 0, single.stderr
+        launch = run_torchrun(tmp_path / "logs" / split_path.stem, *args, "--out", out / "two")
+        assert launch.codes == {0: 0, 1: 0}, launch.output[-3000:]
+        one, two = (sorted((out / name).glob("*.png")) for name in ("one", "two"))
+        assert [p.name for p in one] == [p.name for p in two] and len(one) > 2
+        for a, b in zip(one, two):
+            assert np.array_equal(read_rgb(a), read_rgb(b)), a.name
+        assert (out / "one" / "method.json").read_bytes() == (out / "two" / "method.json").read_bytes()
