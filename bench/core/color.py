@@ -61,6 +61,15 @@ def _check_tensor(image: torch.Tensor) -> torch.Tensor:
     return image
 
 
+def _without_autocast(image: torch.Tensor) -> torch.autocast:
+    # kornia runs the colour matrices as einsum (CPU) or conv2d (CUDA), which an enclosing bf16
+    # autocast runs in bfloat16 even for float32 images (measured on random colours: RGB off by
+    # 0.078, Lab by 2.6); with autocast off the conversion runs in the image's dtype (kornia itself
+    # computes half-precision images in float32 and rounds the result back). Not
+    # reference_models.layers.precision.autocast_off: bench is the core and imports no model code.
+    return torch.autocast(image.device.type, enabled=False)
+
+
 def rgb_to_lab(image: Image) -> Image:
     """sRGB -> CIELAB.
 
@@ -73,7 +82,9 @@ def rgb_to_lab(image: Image) -> Image:
         (float32 for uint8 input).
     """
     if isinstance(image, torch.Tensor):
-        return kornia_color.rgb_to_lab(_check_tensor(image))
+        image = _check_tensor(image)
+        with _without_autocast(image):
+            return kornia_color.rgb_to_lab(image)
     return skimage_color.rgb2lab(_check_numpy_rgb(np.asarray(image)))
 
 
@@ -102,7 +113,9 @@ def uint8_rgb_to_lab(images: torch.Tensor) -> torch.Tensor:
 def lab_to_rgb(lab: Image) -> Image:
     """CIELAB -> sRGB float in [0, 1], clipped; same layout rules as :func:`rgb_to_lab`."""
     if isinstance(lab, torch.Tensor):
-        return kornia_color.lab_to_rgb(_check_tensor(lab), clip=True)
+        lab = _check_tensor(lab)
+        with _without_autocast(lab):
+            return kornia_color.lab_to_rgb(lab, clip=True)
     lab = np.asarray(lab, dtype=np.float64)
     if lab.ndim < 3 or lab.shape[-1] != 3:
         raise ValueError(f"numpy Lab images must have shape (..., H, W, 3); got {lab.shape}")

@@ -6,7 +6,8 @@ Modules, one concept each:
 * :mod:`.prior` — the :class:`SemanticPrior` interface, :class:`KMeansPrior`;
 * :mod:`.stego` — :class:`StegoPrior` (STEGO, DINO ViT-B/8) and the safe checkpoint reader;
 * :mod:`.vgg` — the VGG19 the correspondence and losses read (torchvision or Caffe convention);
-* :mod:`.correspondence` — the vectorised semantic correspondence (SPC) and its feature network;
+* :mod:`.correspondence` — the semantic correspondence (SPC: batched, or dispatched to the loop by
+  device) and its feature network; :mod:`.class_loop` — the SPC one (sample, class) at a time (CPUs);
 * :mod:`.colornet`, :mod:`.discriminator` — the released colour network and discriminator;
 * :mod:`.losses`, :mod:`.optim`, :mod:`.data` — training: losses, optimisers, per-sample preprocessing;
 * :mod:`.model` — :class:`SPColor`, with ``forward`` (training tensors) and ``colorize`` (images).

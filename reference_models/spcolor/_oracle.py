@@ -1,14 +1,19 @@
-"""A loop implementation of SPColor's semantic correspondence: the test oracle and the benchmark's baseline.
+"""SPColor's semantic correspondence as the released code loops over it: the test oracle and the benchmark's baseline.
 
 It follows the structure of the released ``WarpNet.forward`` / ``WarpNet.non_local``
 (``models/NonlocalNet_stego.py`` of ``viector/spcolor``): for each sample, for each class, select
-the class's target and reference positions, centre each side over them, L2-normalise over
+the class's target and reference positions with the class map repeated over the channels (a
+boolean index of the ``(C, h, w)`` feature map), centre each side over them, L2-normalise over
 channels (``+ eps``), ``f = theta phi^T``, ``S_w = max_j f``, ``P = softmax_j(f / tau)``, warp the
 values with ``P`` and write the result at the class's target positions; a class missing on either
 side is skipped (warped values and ``S_w`` stay 0 there).
 
-It is deliberately plain (one small problem per sample and class), never used by the model: the
-vectorised :func:`~reference_models.spcolor.correspondence.semantic_correspondence` must agree with it.
+The model never calls it. Both product paths of
+:func:`~reference_models.spcolor.correspondence.semantic_correspondence` (the batched form and the
+per-class loop of :mod:`~reference_models.spcolor.class_loop`) must agree with it, and
+``benchmarks/spc_bench.py`` times it as "the loop as released" (so it lives in the package, not
+in ``tests/``). It shares no code with the per-class loop on purpose: an oracle that called it
+would check nothing.
 """
 
 from __future__ import annotations
@@ -17,13 +22,13 @@ import torch
 
 from reference_models.spcolor.correspondence import EPS, Correspondence
 
-__all__ = ["loop_correspondence"]
+__all__ = ["released_loop_correspondence"]
 
 
-def loop_correspondence(target_features: torch.Tensor, reference_features: torch.Tensor,
-                        reference_values: torch.Tensor, target_classes: torch.Tensor,
-                        reference_classes: torch.Tensor, num_classes: int, temperature: float = 0.01,
-                        channel_masks: bool = False) -> Correspondence:
+def released_loop_correspondence(target_features: torch.Tensor, reference_features: torch.Tensor,
+                                 reference_values: torch.Tensor, target_classes: torch.Tensor,
+                                 reference_classes: torch.Tensor, num_classes: int,
+                                 temperature: float = 0.01) -> Correspondence:
     """Per sample, per class: the released correspondence loop (same arguments and result as
     :func:`~reference_models.spcolor.correspondence.semantic_correspondence`).
 
@@ -35,9 +40,6 @@ def loop_correspondence(target_features: torch.Tensor, reference_features: torch
         reference_classes: :math:`(B, h', w')` int64 classes.
         num_classes: classes ``0 .. num_classes - 1`` are visited (the released loop visits 27).
         temperature: softmax temperature ``tau``.
-        channel_masks: select positions as the released code does, with the class map repeated over
-            the channels and a boolean index of the ``(C, h, w)`` feature map (the same result, the
-            released cost); ``False`` selects with a ``(h, w)`` mask.
 
     Returns:
         :class:`~reference_models.spcolor.correspondence.Correspondence`.
@@ -51,14 +53,9 @@ def loop_correspondence(target_features: torch.Tensor, reference_features: torch
         for c in range(num_classes):
             in_target = target_classes[b] == c
             in_reference = reference_classes[b] == c
-            if channel_masks:
-                theta = target_features[b][in_target.expand(channels, -1, -1)].view(channels, -1)
-                phi = reference_features[b][in_reference.expand(channels, -1, -1)].view(channels, -1)
-                vals = reference_values[b][in_reference.expand(values, -1, -1)].view(values, -1)
-            else:
-                theta = target_features[b][:, in_target]
-                phi = reference_features[b][:, in_reference]
-                vals = reference_values[b][:, in_reference]
+            theta = target_features[b][in_target.expand(channels, -1, -1)].view(channels, -1)
+            phi = reference_features[b][in_reference.expand(channels, -1, -1)].view(channels, -1)
+            vals = reference_values[b][in_reference.expand(values, -1, -1)].view(values, -1)
             if theta.shape[1] * phi.shape[1] == 0:
                 continue
             theta = theta.T - theta.T.mean(dim=0, keepdim=True)  # (n, C), centred over the class's positions
@@ -69,10 +66,7 @@ def loop_correspondence(target_features: torch.Tensor, reference_features: torch
             s_w = f.max(dim=1).values
             p = torch.softmax(f / temperature, dim=1)
             y = p @ vals.T  # (n, V)
-            if channel_masks:
-                warped[b][in_target.expand(values, -1, -1)] = y.T.reshape(-1)
-            else:
-                warped[b][:, in_target] = y.T
+            warped[b][in_target.expand(values, -1, -1)] = y.T.reshape(-1)
             best[b][in_target] = s_w
             matched[b][in_target] = True
     return Correspondence(warped, best, matched)

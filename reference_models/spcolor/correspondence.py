@@ -18,6 +18,17 @@ each side (from a :mod:`~reference_models.spcolor.prior`), every target position
 
 With one class (``k = 1``) this is the plain non-local correspondence of Zhang et al. 2019.
 
+**Two implementations, one result.** :func:`semantic_correspondence` runs either the batched form
+below or a loop over (sample, class) groups (:mod:`~reference_models.spcolor.class_loop`), equal up
+to float rounding; ``method="auto"`` (:func:`auto_method`) picks by device. Speed
+(``benchmarks/spc_bench.py``: batch 8, 256 channels, 64 x 64, STEGO-like class maps; 2 CPU cores):
+the loop, whose products are exactly ``n_c x m_c``, is 1.25-1.9x faster on a CPU for ``k >= 2``,
+in inference and in training, where the tiles' padding and gathers cost more than its few hundred
+Python iterations; the batched form is 1.4x faster at ``k = 1`` in inference (fewer passes over the
+``N x M`` logits; a tie in training) and is meant for GPUs, where every per-class launch and
+synchronisation costs. So ``auto`` runs the loop on a CPU when ``k >= 2`` and the batched form
+otherwise.
+
 **Vectorisation.** One batched computation over all samples and classes (in memory-bounded
 blocks on a CPU, below), no Python loop over either: positions are sorted by ``(sample, class)``;
 each (sample, class) *group* is padded to a whole number of tiles of ``T`` rows on each side; the
@@ -36,12 +47,10 @@ faults there), with an online softmax across blocks (each block's maximum rescal
 before it); a block bounds memory, it is not a loop over samples or classes, and on a GPU one
 block holds everything.
 
-Speed (``benchmarks/spc_bench.py``: batch 8, 256 channels, 64 x 64, STEGO-like class maps; 2 CPU
-cores): faster than the per-class loop at ``k = 1`` (fewer passes over the ``N x M`` logits) and
-than the released loop's indexing at every ``k``; a *lean* per-class loop, whose products are
-exactly ``n_c x m_c``, is 1.1-1.4x faster on a CPU for ``k >= 5``, where the tiles' padding and
-gathers cost more than its few hundred Python iterations. The batched form is for devices where
-every per-class launch and synchronisation costs.
+**Precision.** :func:`semantic_correspondence` computes in float32 at least, also under bf16
+autocast (training) and for bfloat16 / float16 features, and :class:`CorrespondenceNet` runs
+theta / phi in float32 too (:mod:`reference_models.layers.precision`): at ``tau = 0.01`` a
+bfloat16 cosine would move a logit by up to ~0.4.
 
 The feature network (:class:`CorrespondenceNet`) follows the released ``WarpNet``
 (``models/NonlocalNet_stego.py`` of ``viector/spcolor``); :data:`AUTHORS_KEY_MAP` renames its
@@ -59,6 +68,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from reference_models.layers.precision import autocast_off, full_precision
+
 __all__ = [
     "AUTHORS_KEY_MAP",
     "CORRESPONDENCE_LAYERS",
@@ -66,6 +77,7 @@ __all__ = [
     "CorrespondenceNet",
     "CorrespondenceOutput",
     "ResidualBlock",
+    "auto_method",
     "choose_tile",
     "convert_authors_state_dict",
     "normalize_features",
@@ -85,6 +97,12 @@ _TILES = (16, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024, 1536, 2048, 30
 _BLOCK_CPU, _BLOCK_GPU = 1 << 23, 1 << 29
 #: Masks a padded key: ``exp(-1e30 - max)`` is exactly 0 in float32 and float64.
 _PAD_LOGIT = -1e30
+#: ``method`` of :func:`semantic_correspondence`.
+METHODS = ("auto", "batched", "loop")
+#: Device types where ``method="auto"`` runs the per-class loop (from ``LOOP_MIN_CLASSES`` classes on);
+#: change these (or pass ``method``) to choose otherwise, e.g. to benchmark.
+LOOP_DEVICES = frozenset({"cpu"})
+LOOP_MIN_CLASSES = 2
 
 
 class Correspondence(NamedTuple):
@@ -268,12 +286,25 @@ def _paired(q_rows: torch.Tensor, k_rows: torch.Tensor, v_rows: torch.Tensor, q_
     return row_max, sums
 
 
+def auto_method(device: torch.device | str, num_classes: int) -> str:
+    """What ``semantic_correspondence(..., method="auto")`` runs: ``"loop"`` on a CPU when
+    ``num_classes >= LOOP_MIN_CLASSES``, ``"batched"`` otherwise (one class, or a GPU).
+
+    On a CPU the per-class loop's exact ``n_c x m_c`` products beat the batched form's tiles and
+    gathers once there are several classes (1.25-1.9x at k >= 2 in ``benchmarks/spc_bench.py``,
+    inference and training); with one class a sample is one group and the batched form's direct path
+    is faster (1.4x at k = 1 in inference, a tie in training). On a GPU every per-class launch and
+    synchronisation costs, which the batched form avoids.
+    """
+    return "loop" if torch.device(device).type in LOOP_DEVICES and num_classes >= LOOP_MIN_CLASSES else "batched"
+
+
 def semantic_correspondence(target_features: torch.Tensor, reference_features: torch.Tensor,
                             reference_values: torch.Tensor, target_classes: torch.Tensor,
                             reference_classes: torch.Tensor, num_classes: int | None = None,
                             temperature: float = 0.01, tile: int | None = None,
-                            block: int | None = None) -> Correspondence:
-    """Class-restricted non-local correspondence (SPC), batched over samples and classes.
+                            block: int | None = None, method: str = "auto") -> Correspondence:
+    """Class-restricted non-local correspondence (SPC), batched over samples and classes or by a loop.
 
     Args:
         target_features: :math:`(B, C, h, w)` projected target features (``theta``, before
@@ -289,10 +320,16 @@ def semantic_correspondence(target_features: torch.Tensor, reference_features: t
         block: at most about this many floats of temporaries (gathered tiles and logits) at once;
             ``None`` = 2^23 (32 MB in float32) on a CPU, where fresh large buffers cost page faults,
             and 2^29 on a GPU (one block). Speed and memory only.
+        method: ``"batched"`` (one computation over all samples and classes; ``tile`` and ``block``
+            apply to it only), ``"loop"`` (one (sample, class) group at a time,
+            :func:`~reference_models.spcolor.class_loop.class_loop_correspondence`) or ``"auto"``
+            (:func:`auto_method`: the loop on a CPU, the batched form on a GPU). The same result up
+            to float rounding.
 
     Returns:
         :class:`Correspondence` with ``warped`` :math:`(B, V, h, w)`, ``best`` (``S_w``) and
-        ``matched`` :math:`(B, h, w)`. Differentiable with respect to the features and values.
+        ``matched`` :math:`(B, h, w)`; float64 for float64 inputs, float32 otherwise (also under
+        autocast). Differentiable with respect to the features and values.
 
     Raises:
         TypeError: a tensor of the wrong type or dtype.
@@ -313,12 +350,36 @@ def semantic_correspondence(target_features: torch.Tensor, reference_features: t
     _check_classes("reference_classes", reference_classes, (batch, ref_height, ref_width))
     if not temperature > 0:
         raise ValueError(f"temperature must be > 0; got {temperature}")
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {', '.join(METHODS)}; got {method!r}")
     top = int(max(target_classes.max().item(), reference_classes.max().item())) if target_classes.numel() else -1
     if num_classes is None:
         num_classes = max(top + 1, 1)
     if top >= num_classes:
         raise ValueError(f"classes must be < num_classes = {num_classes}; got {top}")
+    if method == "auto":
+        method = auto_method(target_features.device, num_classes)
+    # float32 at least, also when called under bf16 autocast or with half-precision features (see
+    # Precision in the module docstring): the products and the softmax at tau run in that dtype
+    target_features, reference_features, reference_values = (
+        full_precision(x) for x in (target_features, reference_features, reference_values))
+    with autocast_off(target_features.device):
+        if method == "loop":
+            # imported here: class_loop builds on this module's Correspondence and EPS
+            from reference_models.spcolor.class_loop import class_loop_correspondence
 
+            return class_loop_correspondence(target_features, reference_features, reference_values, target_classes,
+                                             reference_classes, num_classes, temperature)
+        return _batched(target_features, reference_features, reference_values, target_classes, reference_classes,
+                        num_classes, temperature, tile, block)
+
+
+def _batched(target_features: torch.Tensor, reference_features: torch.Tensor, reference_values: torch.Tensor,
+             target_classes: torch.Tensor, reference_classes: torch.Tensor, num_classes: int, temperature: float,
+             tile: int | None, block: int | None) -> Correspondence:
+    """The batched form of :func:`semantic_correspondence` (inputs checked there; module docstring)."""
+    batch, channels, height, width = target_features.shape
+    ref_height, ref_width = reference_features.shape[2:]
     device = target_features.device
     values = reference_values.shape[1]
     n, m = height * width, ref_height * ref_width
@@ -434,14 +495,18 @@ class CorrespondenceNet(nn.Module):
     Args:
         channels: per-level width (the released 64; the concatenation is ``4 channels`` = 256).
         temperature: ``tau`` (0.01, what the released code passes in training and inference).
+        method: how the SPC runs (``semantic_correspondence``'s ``method``: ``"auto"`` picks by device;
+            ``"batched"`` or ``"loop"`` force one, e.g. to benchmark); the attribute can be changed later.
     """
 
-    def __init__(self, channels: int = 64, temperature: float = 0.01):
+    def __init__(self, channels: int = 64, temperature: float = 0.01, method: str = "auto"):
         super().__init__()
         if channels < 1:
             raise ValueError(f"channels must be >= 1; got {channels}")
+        if method not in METHODS:
+            raise ValueError(f"method must be one of {', '.join(METHODS)}; got {method!r}")
         c2, c4 = 2 * channels, 4 * channels  # the released mid widths 128 and 256 at channels = 64
-        self.channels, self.temperature = channels, temperature
+        self.channels, self.temperature, self.method = channels, temperature, method
         self.level2 = nn.Sequential(*_conv_block(128, c2), *_conv_block(c2, channels, stride=2))
         self.level3 = nn.Sequential(*_conv_block(256, c2), *_conv_block(c2, channels))
         self.level4 = nn.Sequential(*_conv_block(512, c4), *_conv_block(c4, channels), nn.Upsample(scale_factor=2))
@@ -492,26 +557,23 @@ class CorrespondenceNet(nn.Module):
         size = (h, w)
         cls_t = _nearest(target_classes, size, "target_classes").long()
         cls_r = _nearest(reference_classes, size, "reference_classes").long()
-        conf_t = _nearest(target_confidence, size, "target_confidence").to(tf.dtype)
-        conf_r = _nearest(reference_confidence, size, "reference_confidence").to(tf.dtype)
-        theta = self.theta(tf.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
-        phi = self.phi(rf.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
-        values = torch.cat([F.avg_pool2d(reference_ab, 4), conf_r[:, None]], 1)
-        # float32 even under bf16 autocast: at tau = 0.01 a bf16 cosine (3 significant digits) would
-        # move the softmax's logits by about 0.4
-        with torch.autocast(theta.device.type, enabled=False):
-            corr = semantic_correspondence(_full(theta), _full(phi), _full(values), cls_t, cls_r, num_classes,
-                                           self.temperature)
-        similarity = corr.best * corr.warped[:, 2] * conf_t
+        # float32 from theta / phi on, even under bf16 autocast: at tau = 0.01 a bf16 cosine (3
+        # significant digits) would move the softmax's logits by about 0.4; theta / phi alone in
+        # bfloat16 (the SPC in float32) moved the warped ab by up to 0.69 (random weights, the test)
+        with autocast_off(tf.device):
+            tf, rf = full_precision(tf), full_precision(rf)
+            conf_t = _nearest(target_confidence, size, "target_confidence").to(tf.dtype)
+            conf_r = _nearest(reference_confidence, size, "reference_confidence").to(tf.dtype)
+            values = torch.cat([F.avg_pool2d(reference_ab, 4), conf_r[:, None]], 1)
+            theta = self.theta(tf.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+            phi = self.phi(rf.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+            corr = semantic_correspondence(theta, phi, values, cls_t, cls_r, num_classes, self.temperature,
+                                           method=self.method)
+            similarity = corr.best * corr.warped[:, 2] * conf_t
         out = torch.cat([corr.warped[:, :2], similarity[:, None]], 1)
         out = F.interpolate(out, scale_factor=4, mode="nearest")
         matched = F.interpolate(corr.matched[:, None].to(out.dtype), scale_factor=4, mode="nearest") > 0
         return CorrespondenceOutput(out[:, :2], out[:, 2:], matched)
-
-
-def _full(x: torch.Tensor) -> torch.Tensor:
-    """Half-precision tensors (from autocast) as float32; float32 and float64 unchanged."""
-    return x.float() if x.dtype in (torch.float16, torch.bfloat16) else x
 
 
 def _nearest(x: torch.Tensor, size: tuple[int, int], name: str) -> torch.Tensor:

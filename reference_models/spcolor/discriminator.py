@@ -9,6 +9,12 @@ a spectral-normalised 3x3 valid conv to one channel and a global average: one lo
 
 Spectral norm: :func:`torch.nn.utils.parametrizations.spectral_norm` (one power iteration per
 training forward, as the released ``SpectralNorm``; unlike it, no update in eval mode).
+
+Under bf16 autocast the head (last conv and average) runs in float32 and the logits are float32;
+the rest runs in bfloat16, the self-attention's softmax over the H/4 x W/4 positions included
+(measured at 256 x 256, random weights, demo photographs: logits within +-17, the attended features
+within 1.1% of float32's (largest difference over largest value), as the convolutions' own
+bfloat16 rounding; its ``gamma`` starts at 0 and it feeds a critic, not the colours).
 """
 
 from __future__ import annotations
@@ -16,6 +22,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
+
+from reference_models.layers.precision import autocast_off, full_precision
 
 __all__ = ["Discriminator", "SelfAttention"]
 
@@ -76,4 +84,7 @@ class Discriminator(nn.Module):
                              f"got {tuple(lab.shape)}")
         x = self.attention(self.layer2(self.layer1_new(lab)))
         x = self.layer6(self.layer5(self.layer4(self.layer3(x))))
-        return self.last_new(x).mean(dim=(2, 3))
+        # the head in float32, also under bf16 autocast (a 3x3 conv to one channel: no cost): the
+        # relativistic losses subtract these logits, whose common level they leave free
+        with autocast_off(x.device):
+            return self.last_new(full_precision(x)).mean(dim=(2, 3))

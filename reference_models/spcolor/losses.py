@@ -19,6 +19,24 @@ All images are CIELAB with L in [0, 100] and raw ab (about [-128, 127]), as the 
   relu3_2 (2x2 average-pooled) x2 (:func:`contextual_loss`).
 
 :class:`SPColorLoss` puts them together for one training iteration.
+
+**Precision.** Training runs under bf16 autocast; these losses run in float32 inside it
+(:mod:`reference_models.layers.precision`) where bfloat16 was measured to be wrong (random VGG19
+weights, four demo photographs at 192 x 192, the prediction = the ground truth's ab + Gaussian
+noise of 1 or 4 ab units):
+
+* the perceptual features: VGG19 in bfloat16 on two nearly equal images put the SMP loss off by
+  19% (noise 1) and 1.3% (noise 4) and turned its gradient (cosine 0.86 and 0.94 with float32's),
+  so the VGG19 of the output and of the ground truth runs in float32 (its features also feed the
+  contextual loss);
+* the contextual loss: ``1 - cos`` near its minimum, divided by that minimum and by ``h = 0.1``:
+  the released three-layer sum in bfloat16, on the same (bfloat16-rounded) features, was off by
+  0.3% and its gradient's cosine with float32's was 0.97 (against another image's features);
+* the GAN losses: ``D(r) - mean D(f)`` subtracts logits whose level is free (the relativistic
+  loss does not see it), so they are taken in float32 from the discriminator's float32 head.
+
+The L1 and smoothness terms already ran in float32 (a float32 operand promotes the output's
+bfloat16 ab) and equal their float32 values.
 """
 
 from __future__ import annotations
@@ -31,6 +49,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from bench.core.color import lab_to_rgb
+from reference_models.layers.precision import autocast_off, full_precision
 from reference_models.spcolor.config import SPColorConfig
 from reference_models.spcolor.correspondence import normalize_features
 
@@ -103,13 +122,16 @@ def similarity_masked_perceptual(pred_features: torch.Tensor, target_features: t
 
 
 def relativistic_lsgan_discriminator(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
-    """``[mean((D(r) - mean D(f) - 1)^2) + mean((D(f) - mean D(r) + 1)^2)] / 2`` (pass detached fakes)."""
+    """``[mean((D(r) - mean D(f) - 1)^2) + mean((D(f) - mean D(r) + 1)^2)] / 2`` (pass detached fakes), in
+    float32 at least: the logits' common level is free, and their difference must not lose digits to it."""
+    real_logits, fake_logits = full_precision(real_logits), full_precision(fake_logits)
     return (torch.mean((real_logits - fake_logits.mean() - 1.0) ** 2)
             + torch.mean((fake_logits - real_logits.mean() + 1.0) ** 2)) / 2
 
 
 def relativistic_lsgan_generator(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
-    """``[mean((D(r) - mean D(f) + 1)^2) + mean((D(f) - mean D(r) - 1)^2)] / 2``."""
+    """``[mean((D(r) - mean D(f) + 1)^2) + mean((D(f) - mean D(r) - 1)^2)] / 2``, in float32 at least."""
+    real_logits, fake_logits = full_precision(real_logits), full_precision(fake_logits)
     return (torch.mean((real_logits - fake_logits.mean() + 1.0) ** 2)
             + torch.mean((fake_logits - real_logits.mean() - 1.0) ** 2)) / 2
 
@@ -154,7 +176,9 @@ def contextual_loss(pred_features: torch.Tensor, reference_features: torch.Tenso
     ``d_ij = |1 - cos|``, ``d~ = d / (min_j d + 1e-5)``, ``A_ij = softmax_j((1 - d~_ij) / h)`` (over
     the reference), ``CX = mean_i max_j A_ij`` (for each output feature its best match),
     ``loss = -log CX``. (This is the *output* direction; :mod:`bench.metrics.contextual` also has
-    it, in float64 for scoring: here it must stay differentiable and in the training dtype.)
+    it, in float64 for scoring: here it must stay differentiable.) It runs in float32 at least, also
+    under bf16 autocast: ``d`` near its minimum is a difference of nearly equal numbers, and dividing
+    by that minimum and by ``h`` magnifies its rounding.
 
     Args:
         pred_features: :math:`(B, C, H, W)`.
@@ -164,15 +188,16 @@ def contextual_loss(pred_features: torch.Tensor, reference_features: torch.Tenso
     Returns:
         :math:`(B,)`.
     """
-    y = reference_features.detach().flatten(2)
-    mu = y.mean(dim=2, keepdim=True)
-    x = pred_features.flatten(2) - mu
-    y = y - mu
-    x, y = normalize_features(x), normalize_features(y)
-    d = (1.0 - torch.bmm(x.transpose(1, 2), y)).abs()
-    d_rel = d / (d.amin(dim=2, keepdim=True) + 1e-5)
-    affinity = torch.softmax((1.0 - d_rel) / h, dim=2)
-    return -torch.log(affinity.amax(dim=2).mean(dim=1))
+    with autocast_off(pred_features.device):
+        y = full_precision(reference_features.detach()).flatten(2)
+        mu = y.mean(dim=2, keepdim=True)
+        x = full_precision(pred_features).flatten(2) - mu
+        y = y - mu
+        x, y = normalize_features(x), normalize_features(y)
+        d = (1.0 - torch.bmm(x.transpose(1, 2), y)).abs()
+        d_rel = d / (d.amin(dim=2, keepdim=True) + 1e-5)
+        affinity = torch.softmax((1.0 - d_rel) / h, dim=2)
+        return -torch.log(affinity.amax(dim=2).mean(dim=1))
 
 
 class LossTerms(NamedTuple):
@@ -208,7 +233,7 @@ class SPColorLoss(nn.Module):
         """The discriminator's loss on detached fakes ``[L, ab_pred]`` and reals ``[L, ab_gt]`` (rolled
         by one sample when ``shift_real_batch``), times ``discriminator_weight``."""
         real = target_lab if not self.config.shift_real_batch else shift_batch(target_lab)
-        fake = self._lab(target_lab, pred_ab.detach())
+        fake = self._lab(target_lab, full_precision(pred_ab.detach()))
         loss = relativistic_lsgan_discriminator(discriminator(real), discriminator(fake))
         return loss * self.config.discriminator_weight
 
@@ -226,12 +251,14 @@ class SPColorLoss(nn.Module):
                 ``output.reference_features``).
         """
         cfg = self.config
-        zero = output.ab.new_zeros(())
-        l1 = self_reference_l1(output.ab, target_lab[:, 1:], self_reference, cfg.l1_reduction) * cfg.l1_weight \
+        ab = full_precision(output.ab)  # bfloat16 under autocast: every term below takes it in float32
+        zero = ab.new_zeros(())
+        l1 = self_reference_l1(ab, target_lab[:, 1:], self_reference, cfg.l1_reduction) * cfg.l1_weight \
             if cfg.l1_weight else zero
-        pred_features = self.vgg(lab_to_rgb(self._lab(target_lab, output.ab)))
-        with torch.no_grad():
-            gt_features = self.vgg(lab_to_rgb(target_lab))
+        with autocast_off(ab.device):  # the perceptual features in float32 (module docstring)
+            pred_features = self.vgg(lab_to_rgb(self._lab(target_lab, ab)))
+            with torch.no_grad():
+                gt_features = self.vgg(lab_to_rgb(target_lab))
         smp = similarity_masked_perceptual(pred_features["relu5_2"], gt_features["relu5_2"], output.similarity) \
             * cfg.smp_weight if cfg.smp_weight else zero
         adversarial = zero
@@ -242,8 +269,8 @@ class SPColorLoss(nn.Module):
             with torch.no_grad():  # the real images' logits depend on no generator weight: no graph needed
                 real_logits = discriminator(real)
             adversarial = relativistic_lsgan_generator(real_logits, discriminator(
-                self._lab(target_lab, output.ab))) * cfg.adversarial_weight
-        smooth = smoothness_loss(target_lab, output.ab, cfg.smoothness_alpha) * cfg.smoothness_weight \
+                self._lab(target_lab, ab))) * cfg.adversarial_weight
+        smooth = smoothness_loss(target_lab, ab, cfg.smoothness_alpha) * cfg.smoothness_weight \
             if cfg.smoothness_weight else zero
         contextual = zero
         if cfg.contextual_weight:

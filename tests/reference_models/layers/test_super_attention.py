@@ -1,8 +1,11 @@
 """(Masked) super-attention: batched = per-sample loop, masking semantics, official-compatible quirks."""
 
+import contextlib
+
 import pytest
 import torch
 
+from reference_models.layers import super_attention
 from reference_models.layers.super_attention import (
     SuperAttention,
     normalize_superfeatures,
@@ -210,3 +213,59 @@ def test_exception(layer):
         layer(target.numpy(), reference, values, t_labels, r_labels)
     with pytest.raises(ValueError, match="temperature"):
         SuperAttention(4, temperature=0.0)
+
+
+#: what bf16 autocast may change in the layer's output and attention (values up to ~3): room for
+#: another float32 summation order, 400x below what a bfloat16 attention changes (next tests)
+BF16_TOLERANCE = 1e-4
+
+
+def _bf16_case(official_compat: bool):
+    """A layer and bfloat16 inputs (as the encoder's convolutions give them under autocast), and
+    the float32 layer's output on the same values."""
+    torch.manual_seed(0)
+    layer = SuperAttention(32, official_compat=official_compat).eval()
+    gen = torch.Generator().manual_seed(100)
+    target, reference, values = (torch.randn(2, 32, 32, 32, generator=gen).relu().bfloat16() for _ in range(3))
+    t_labels = grid_labels(32, 32, 8, 8).expand(2, -1, -1).contiguous()
+    r_labels = grid_labels(32, 32, 7, 9).expand(2, -1, -1).clone()
+    r_labels[1, :8] = 0  # a masked reference (label 0 outside M_R)
+    inputs = (target, reference, values, t_labels, r_labels)
+    with torch.no_grad():
+        expected = layer(target.float(), reference.float(), values.float(), t_labels, r_labels)
+    return layer, inputs, expected
+
+
+def _deviation(mixed, expected) -> tuple[float, float]:
+    return (float((mixed.features.float() - expected.features).abs().max()),
+            float((mixed.attention.float() - expected.attention).abs().max()))
+
+
+@pytest.mark.parametrize("official_compat", [False, True], ids=["global", "official"])
+def test_bf16_autocast_gives_the_float32_result(official_compat):
+    """Under bf16 autocast (training on a GPU) the layer takes bfloat16 features from the encoder's
+    convolutions and must give what float32 gives on the same values: at tau = 0.01 a bfloat16
+    query, key or logit moves the softmax's weights. Measured on these inputs (global / official):
+    0.0 and 0.0 with the float32 island (the same float32 kernels); without it, see
+    test_without_the_float32_island_bf16_fails_the_tolerance."""
+    layer, inputs, expected = _bf16_case(official_compat)
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        mixed = layer(*inputs)
+    assert mixed.features.dtype == mixed.attention.dtype == torch.float32
+    torch.testing.assert_close(mixed.features, expected.features, atol=BF16_TOLERANCE, rtol=0)
+    torch.testing.assert_close(mixed.attention, expected.attention, atol=BF16_TOLERANCE, rtol=0)
+
+
+@pytest.mark.parametrize("official_compat", [False, True], ids=["global", "official"])
+def test_without_the_float32_island_bf16_fails_the_tolerance(official_compat, monkeypatch):
+    """The layer as it was before the island (projections, logits and softmax left to autocast)
+    on the same inputs: the output moved by 0.044 / 0.056 (values up to 2.4 / 2.8) and the
+    attention weights by 0.053 / 0.055, so BF16_TOLERANCE tells the two apart."""
+    monkeypatch.setattr(super_attention, "autocast_off", lambda device: contextlib.nullcontext())
+    monkeypatch.setattr(super_attention, "full_precision", lambda x: x)
+    layer, inputs, expected = _bf16_case(official_compat)
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        mixed = layer(*inputs)
+    assert mixed.features.dtype == torch.bfloat16  # autocast did reach the attention
+    features, attention = _deviation(mixed, expected)
+    assert features > 100 * BF16_TOLERANCE and attention > 100 * BF16_TOLERANCE, (features, attention)

@@ -99,3 +99,29 @@ def test_exception():
         loss(pred_ab, target_ab[..., :8], target_l)
     with pytest.raises(TypeError, match="torch.Tensor"):
         loss(pred_ab, target_ab.numpy(), target_l)
+
+
+class ConvLpips(nn.Module):
+    """A stand-in LPIPS built from a convolution, so that autocast would run it in bfloat16."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.conv = nn.Conv2d(3, 8, 3)
+
+    def forward(self, a, b):
+        return (self.conv(a) - self.conv(b)).square().mean(dim=(1, 2, 3), keepdim=True)
+
+
+def test_under_bf16_autocast_the_loss_is_the_float32_loss():
+    """Whoever calls it under autocast, the loss (colour conversion, LPIPS) runs in float32 on the
+    same values: the prediction's ab arrive in bfloat16 and differ from the target's by ~0.01."""
+    _, target_ab, target_l = batch(2)
+    pred_ab = (target_ab + 0.01 * torch.randn(target_ab.shape, generator=torch.Generator().manual_seed(3))).bfloat16()
+    loss = ColorizationLoss("paper", lpips_model=ConvLpips())
+    expected = loss(pred_ab.float(), target_ab, target_l)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        mixed = loss(pred_ab, target_ab, target_l)
+    for name in mixed._fields:
+        assert getattr(mixed, name).dtype == torch.float32, name
+        torch.testing.assert_close(getattr(mixed, name), getattr(expected, name), rtol=1e-6, atol=0, msg=name)

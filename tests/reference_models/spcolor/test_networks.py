@@ -71,3 +71,19 @@ def test_discriminator_attention_is_used_once_gamma_moves():
     with torch.no_grad():
         d.attention.gamma.fill_(1.0)
     assert not torch.allclose(before, d(lab))
+
+
+def test_discriminator_head_is_float32_under_bf16_autocast():
+    """The relativistic losses subtract the logits, whose level is free: under bf16 autocast the
+    head (last conv and average) runs in float32 on the bfloat16 features of the layers before it."""
+    torch.manual_seed(0)
+    d = Discriminator(ndf=4).eval()  # eval: no power-iteration step between the two calls
+    lab = torch.cat([torch.rand(2, 1, 192, 192) * 100, torch.randn(2, 2, 192, 192) * 30], 1)
+    seen = []
+    d.layer6.register_forward_hook(lambda module, args, out: seen.append(out))
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        logits = d(lab)
+    assert seen[0].dtype == torch.bfloat16 and logits.dtype == torch.float32
+    with torch.no_grad():
+        expected = d.last_new(seen[0].float()).mean(dim=(2, 3))
+    torch.testing.assert_close(logits.detach(), expected, rtol=1e-6, atol=1e-6)
