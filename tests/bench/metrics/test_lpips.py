@@ -1,7 +1,8 @@
-"""lpips / lpips_vgg against the lpips package called directly.
+"""lpips / lpips_vgg (colorbench's LpipsNet) against the lpips package called directly.
 
 The AlexNet / VGG16 backbones are random stand-ins (the linear heads are the real ones shipped with
-the package): the numbers test the input conversion and batching, never the metric's values.
+the package): the numbers test that LpipsNet computes what the package computes from the same
+files, the input conversion and batching, never the metric's values.
 """
 
 from __future__ import annotations
@@ -11,10 +12,13 @@ import warnings
 import pytest
 import torch
 
+import bench.features.conv as conv
 from bench.config import ScoreConfig
 from bench.core.errors import MissingWeightsError
 from bench.metrics.base import Batch
 from bench.metrics.lpips import (
+    LpipsNet,
+    load_lpips,
     lpips_distance,
     lpips_metric,
     lpips_vgg_metric,
@@ -71,11 +75,23 @@ def test_vgg_matches_package(images, build_offline):
     metric = build_offline(["vgg16"], lambda: lpips_vgg_metric(CONFIG, "cpu"))
     pred, gt = images
     got = metric(Batch(pred=pred[:2], gt=gt[:2]))
-    # the metric's own network (a second 528 MB load would double the test's time): this checks
-    # the input conversion and the construction arguments
-    assert (metric.model.pnet_type, metric.model.version, metric.model.lpips) == ("vgg", "0.1", True)
-    want = _package_lpips(metric.model, pred[:2], gt[:2])
+    assert (metric.model.pnet_type, metric.model.version) == ("vgg", "0.1")
+    want = _package_lpips(_package_model(build_offline, "vgg"), pred[:2], gt[:2])
     torch.testing.assert_close(got, want.double(), rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("size", [(64, 64), (45, 97), (31, 31)])
+def test_fused_and_plain_convolutions_agree(alex_metric, build_offline, monkeypatch, size):
+    """The CPU path (oneDNN's fused convolution + ReLU, prepacked weights) equals conv2d + relu
+    (the path of GPUs) and the package, at sizes unlike each other."""
+    pred, gt = degraded_pairs(2, *size)
+    monkeypatch.setattr(conv, "fused_conv_relu_available", lambda device: False)
+    plain = build_offline(["alexnet"], lambda: LpipsNet("alexnet"))
+    assert not any(getattr(layer, "fused", False) for layer in plain.layers)
+    got = alex_metric(Batch(pred=pred, gt=gt))
+    torch.testing.assert_close(got, lpips_distance(plain, pred, gt), rtol=0, atol=1e-6)
+    torch.testing.assert_close(got, lpips_distance(build_offline([], lambda: load_lpips("alexnet")), pred, gt),
+                               rtol=0, atol=1e-6)
 
 
 def test_identity_is_zero(alex_metric, images):

@@ -26,6 +26,18 @@ def test_matches_skimage_batched(height, width):
     np.testing.assert_allclose(values.numpy(), _skimage_ssim(pred, gt), rtol=0, atol=1e-5)
 
 
+@pytest.mark.parametrize("height, width", [(300, 260), (800, 90), (150, 700)])
+def test_large_images_in_row_bands_match_skimage(height, width):
+    """Maps larger than a chunk are filtered in bands of rows (the last one shorter): same values."""
+    import bench.metrics.ssim as module
+
+    assert height * width > module.CHUNK_PIXELS
+    pred, gt = _pairs(2, height, width)
+    np.testing.assert_allclose(ssim(pred, gt).numpy(), _skimage_ssim(pred, gt), rtol=0, atol=1e-5)
+    torch.testing.assert_close(ssim(pred, gt), torch.cat([ssim(pred[:1], gt[:1]), ssim(pred[1:], gt[1:])]), rtol=0,
+                               atol=1e-12)
+
+
 def test_matches_skimage_on_unrelated_noise():
     generator = torch.Generator().manual_seed(0)
     pred, gt = (torch.randint(0, 256, (4, 3, 31, 40), generator=generator, dtype=torch.uint8) for _ in range(2))
