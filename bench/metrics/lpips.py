@@ -131,9 +131,14 @@ class LpipsNet:
                 x = step(x)
         return taps
 
-    @torch.inference_mode()
     def __call__(self, in0: torch.Tensor, in1: torch.Tensor) -> torch.Tensor:
         """``(B, 1, 1, 1)`` float32 distances of two float ``(B, 3, H, W)`` batches in [-1, 1]."""
+        # inference_mode as a context, not a decorator: a decorator would import torch with this
+        # module (the CLI's parser imports the metric registry and must stay free of torch)
+        with torch.inference_mode():
+            return self._distance(in0, in1)
+
+    def _distance(self, in0: torch.Tensor, in1: torch.Tensor) -> torch.Tensor:
         batch = len(in0)
         x = (torch.cat([in0, in1]) - self.shift) / self.scale  # both through the backbone at once
         value = None
