@@ -12,13 +12,15 @@ from bench.cli_common import (
     add_workers_option,
 )
 
-from .registry import get_baseline, list_baselines
+from .registry import get_baseline, list_baselines, reference_free_baselines
 
 
 def _description() -> str:
     lines = ["Colorize every pair of a split with a method that needs no training; writes OUT/<pair_id>.png at",
              "the target's original size (the target's lightness is kept; methods predict colour).", ""]
     lines += [f"  {name:<17}{get_baseline(name).description}" for name in list_baselines()]
+    lines += ["", f"On a reference-free split (colorbench pairs ... --references 0, imagenet-val5k) only those that "
+              f"need no reference run: {', '.join(reference_free_baselines())}."]
     return "\n".join(lines) + "\n"
 
 

@@ -24,7 +24,8 @@ import numpy as np
 from bench.core.color import lab_to_uint8_rgb, rgb_to_lab
 from bench.core.registry import Registry
 
-__all__ = ["BASELINES", "BaselineSpec", "PairInputs", "compose", "get_baseline", "list_baselines", "register_baseline"]
+__all__ = ["BASELINES", "BaselineSpec", "PairInputs", "compose", "get_baseline", "list_baselines", "register_baseline",
+           "reference_free_baselines"]
 
 #: Modules whose import registers the built-in baselines.
 BASELINE_MODULES = ("baselines.methods.trivial", "baselines.methods.reinhard", "baselines.methods.welsh",
@@ -39,7 +40,8 @@ class PairInputs:
     Attributes:
         pair_id: the pair's id (for messages).
         target_gray: the gray target, uint8 ``(H, W, 3)`` (three equal channels), as materialized.
-        reference: the reference, uint8 RGB ``(h, w, 3)`` (any size).
+        reference: the reference, uint8 RGB ``(h, w, 3)`` (any size); None on a reference-free split
+            (only baselines without ``needs=("reference",)`` run there).
         target_mask / reference_mask: bool ``(H, W)`` / ``(h, w)`` on object splits, else None.
         gt: the ground truth, uint8 ``(H, W, 3)``, only for baselines that declare ``needs=("gt",)``.
 
@@ -50,7 +52,7 @@ class PairInputs:
 
     pair_id: str
     target_gray: np.ndarray
-    reference: np.ndarray
+    reference: np.ndarray | None
     target_mask: np.ndarray | None = None
     reference_mask: np.ndarray | None = None
     gt: np.ndarray | None = None
@@ -83,6 +85,11 @@ class BaselineSpec:
     description: str
     citation: str = ""
 
+    @property
+    def needs_reference(self) -> bool:
+        """Whether it transfers colour from a reference (refused on a reference-free split)."""
+        return "reference" in self.needs
+
     def supports(self, level: str) -> bool:
         """Whether it runs on a split of ``level`` (baselines needing masks: object splits only)."""
         return "mask" not in self.needs or level == "object"
@@ -109,6 +116,11 @@ def register_baseline(name: str, *, needs: tuple[str, ...] = ("reference",), des
 def list_baselines() -> list[str]:
     """Names of every registered baseline, in registration order."""
     return BASELINES.names()
+
+
+def reference_free_baselines() -> list[str]:
+    """Names of the baselines that need no reference (they run on reference-free splits)."""
+    return [name for name, spec in BASELINES.items() if not spec.needs_reference]
 
 
 def get_baseline(name: str) -> BaselineSpec:

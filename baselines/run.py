@@ -29,7 +29,7 @@ from bench.core.workers import data_loader
 from bench.method_outputs import MethodOutputs
 from bench.pairs_io import PairJobs, keep_items
 
-from .registry import BaselineSpec, PairInputs, get_baseline
+from .registry import BaselineSpec, PairInputs, get_baseline, reference_free_baselines
 
 __all__ = ["BaselineRun", "pair_inputs", "run_baseline"]
 
@@ -103,6 +103,9 @@ def run_baseline(name: str, split: Split | str | os.PathLike, out_dir: str | os.
     if not spec.supports(split.level):
         raise ColorbenchError(f"baseline {name} transfers between object masks and needs an object-level split; "
                               f"{split.split_id} is image level")
+    if spec.needs_reference and not split.has_references:
+        raise ColorbenchError(f"baseline {name} needs a reference; {split.no_references_note()}: run a "
+                              f"reference-free baseline such as {' or '.join(reference_free_baselines())}")
     manifest = {"method": name, "kind": "baseline", "seed": seed}
     with MethodOutputs(out_dir, split, manifest, resume=resume, overwrite=overwrite, what="baseline run") as outputs:
         jobs = PairJobs(outputs.todo_rows(), split, _Colorize(spec, outputs, seed), images_root, pool_root)

@@ -35,6 +35,9 @@ class PairSource:
     pred_dir: Path
     recipe: SyntheticRecipe = DEFAULT_RECIPE
     resize: bool = False
+    #: False when a metric setting resizes outputs and ground truths anyway (``image_transform``):
+    #: an output's size is then checked after that step (:class:`bench.eval_prep.ImagePrep`).
+    check_size: bool = True
 
 
 def bbox_of(mask: np.ndarray) -> tuple[int, int, int, int]:
@@ -60,9 +63,11 @@ def output_notes(path: Path, mode: str, image_format: str | None, bits: int) -> 
     return notes
 
 
-def _read_pred(path: Path, size: tuple[int, int], resize: bool, notes: list[str]) -> np.ndarray:
+def _read_pred(path: Path, size: tuple[int, int] | None, resize: bool, notes: list[str]) -> np.ndarray:
     pred, info = decode_rgb_with_info(read_file(path), path)
     notes.extend(output_notes(path, info.mode, info.format, info.bits))
+    if size is None:
+        return pred
     height, width = size
     if pred.shape[:2] != (height, width):
         if not resize:
@@ -94,11 +99,16 @@ def check_target_size(image: np.ndarray, path: Path, size: tuple[int, int]) -> N
 def load_sources(row: dict, images_root: Path, pool_root: Path, recipe: SyntheticRecipe, object_level: bool) -> dict:
     """Decode what a pair gives a method and the scorer, without any output: ``gt`` and
     ``reference`` (uint8 HWC; synthetic references rendered), ``gt_sha``, ``label`` and, for object
-    splits, ``mask``, ``reference_mask`` and the crops' boxes ``box`` / ``reference_box``."""
+    splits, ``mask``, ``reference_mask`` and the crops' boxes ``box`` / ``reference_box``. A row of a
+    reference-free split (``reference_kind`` ``none``) gives ``reference=None``."""
+    from .core.splits import NO_REFERENCE
+
     target_path = resolve_inside(images_root, row["target_path"], f"pair {row['pair_id']}: target_path")
     gt, gt_sha = read_checked(target_path, row.get("target_sha256"))
     check_target_size(gt, target_path, (int(row["target_height"]), int(row["target_width"])))
-    if row["reference_kind"] == "synthetic":
+    if row["reference_kind"] == NO_REFERENCE:
+        reference = None  # automatic colorization: the pair is its target alone
+    elif row["reference_kind"] == "synthetic":
         reference = render_synthetic(gt, int(row["tps_seed"]), recipe)
     else:
         reference_path = resolve_inside(pool_root, row["reference_path"], f"pair {row['pair_id']}: reference_path")
@@ -106,8 +116,10 @@ def load_sources(row: dict, images_root: Path, pool_root: Path, recipe: Syntheti
     item = {"pair_id": row["pair_id"], "gt": gt, "reference": reference, "gt_sha": gt_sha,
             "label": -1 if row.get("label") is None or row.get("label") != row.get("label") else int(row["label"])}
     if object_level:
-        mask, reference_mask = decode_rle(row["target_mask"]), decode_rle(row["reference_mask"])
-        item.update(mask=mask, reference_mask=reference_mask, box=bbox_of(mask), reference_box=bbox_of(reference_mask))
+        mask = decode_rle(row["target_mask"])
+        reference_mask = None if reference is None else decode_rle(row["reference_mask"])
+        item.update(mask=mask, reference_mask=reference_mask, box=bbox_of(mask),
+                    reference_box=None if reference_mask is None else bbox_of(reference_mask))
     return item
 
 
@@ -115,7 +127,8 @@ def load_pair(row: dict, source: PairSource, object_level: bool) -> dict:
     """:func:`load_sources` plus the method's output ``pred`` and ``notes`` on its conversion."""
     notes: list[str] = []
     size = (int(row["target_height"]), int(row["target_width"]))
-    pred = _read_pred(source.pred_dir / f"{row['pair_id']}.png", size, source.resize, notes)
+    pred = _read_pred(source.pred_dir / f"{row['pair_id']}.png", size if source.check_size else None, source.resize,
+                      notes)
     item = load_sources(row, source.images_root, source.pool_root, source.recipe, object_level)
     return {**item, "pred": pred, "notes": notes}
 

@@ -1,7 +1,8 @@
 """Standard target/reference splits for exemplar-based colorization.
 
 Builders (each also ``colorbench pairs NAME``): :func:`build_image_level`,
-:func:`build_object_level`, :func:`build_imagenet10k`, :func:`build_folder`. A built
+:func:`build_object_level`, :func:`build_imagenet10k`, :func:`build_folder`,
+:func:`build_imagenet_val5k` (reference-free). A built
 :class:`Split` is saved as Parquet + JSON sidecar (:meth:`Split.save`, :func:`load_split`),
 written out as files with :func:`materialize`, sampled for training with
 :class:`ReferenceSampler`, and published with :func:`to_hf_dataset`. Every name is imported on
@@ -15,7 +16,8 @@ from bench.core.lazy import lazy_exports
 from .materialize import materialize
 
 _EXPORTS = {"build_image_level": ".builders.image_level", "build_folder": ".builders.image_level",
-            "build_imagenet10k": ".builders.imagenet10k", "build_object_level": ".builders.object_level",
+            "build_imagenet10k": ".builders.imagenet10k", "build_imagenet_val5k": ".builders.imagenet_val5k",
+            "build_object_level": ".builders.object_level",
             "list_builders": ".registry", "get_builder": ".registry", "register_builder": ".registry",
             "FilterSettings": ".collection", "to_hf_dataset": ".hf",
             "ReferenceSampler": ".sampler", "DistributedReferenceSampler": ".sampler",

@@ -2,9 +2,10 @@
 
 The file format itself (columns, ``split_id``, loading) is :mod:`bench.core.splits`. Every
 builder writes its rows through :func:`target_fields` and one of :func:`retrieved_row`,
-:func:`same_class_row` or :func:`synthetic_row`, so every split has the same columns, filled the
-same way: in particular the SHA-256 of the target and of every reference file, which the scorer,
-the baselines and ``materialize`` check before reading an image.
+:func:`same_class_row` or :func:`synthetic_row` (or, for a reference-free split,
+:func:`target_only_row`), so every split has the same columns, filled the same way: in particular
+the SHA-256 of the target and of every reference file, which the scorer, the baselines and
+``materialize`` check before reading an image.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from bench.core.errors import ColorbenchError
 from bench.core.lazy import lazy_import
-from bench.core.splits import FORMAT_VERSION, compute_split_id, hashed_meta, split_schema
+from bench.core.splits import FORMAT_VERSION, NO_REFERENCE, compute_split_id, hashed_meta, split_schema
 from bench.version import __version__
 
 if TYPE_CHECKING:
@@ -25,8 +26,8 @@ if TYPE_CHECKING:
 
 pa = lazy_import("pyarrow")
 
-__all__ = ["target_fields", "retrieved_row", "same_class_row", "synthetic_row", "make_table", "new_meta",
-           "finish_split"]
+__all__ = ["target_fields", "retrieved_row", "same_class_row", "synthetic_row", "target_only_row", "make_table",
+           "new_meta", "finish_split"]
 
 
 def target_fields(level: str, image_id: str, path: str, width: int, height: int, sha256: str, *,
@@ -70,6 +71,14 @@ def synthetic_row(target: dict, n: int, tps_seed: int, mask: str | None = None) 
             "reference_path": "", "reference_sha256": target["target_sha256"], "reference_kind": "synthetic",
             "rank": n, "distance": math.nan, "tps_seed": int(tps_seed),
             "reference_ann_id": target.get("target_ann_id"), "reference_mask": mask}
+
+
+def target_only_row(target: dict) -> dict:
+    """The one row of a target in a reference-free split (automatic colorization): kind ``none``,
+    no reference. Its ``pair_id`` is the target's own id, so outputs are named after the image
+    (``ILSVRC2012_val_00000001.png``), as automatic methods name them."""
+    return {**target, "pair_id": _stem(target), "reference_id": None, "reference_path": None,
+            "reference_sha256": None, "reference_kind": NO_REFERENCE, "rank": None, "distance": math.nan}
 
 
 def make_table(rows: list[dict]) -> "pd.DataFrame":

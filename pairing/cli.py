@@ -27,7 +27,10 @@ filters (on by default, each drop counted once, under its first reason, in the s
 grayscale images, images whose short side is under --min-size (256) px, near-monochrome images
 (one gray value on more than 80% of the pixels). --no-filters keeps them.
 
---top-k 1 --synthetic 0 gives one pair per target (the usual test protocol).
+--top-k 1 --synthetic 0 gives one pair per target (the usual test protocol); --references 0 gives a
+reference-free split (targets only, for automatic colorization; no ranking, no VGG19 weights).
+imagenet10k keeps every listed test target unless --filters is given (a published test list is
+kept whole; the filters still apply to the reference pool).
 The same inputs and --seed give the same table and split_id on any machine. Options that do not
 apply to the chosen builder are refused.
 """
@@ -39,10 +42,11 @@ def _pairs_description() -> str:
     from .registry import BUILDERS
 
     lines = []
+    width = max(len(name) for name in BUILDERS.names()) + 2
     for name, spec in BUILDERS.items():
         wrapped = textwrap.wrap(spec.description, 80)
-        lines.append(f"  {name:<14}{wrapped[0]}")
-        lines += [" " * 16 + line for line in wrapped[1:]]
+        lines.append(f"  {name:<{width}}{wrapped[0]}")
+        lines += [" " * (2 + width) + line for line in wrapped[1:]]
     return _PAIRS.format(builders="\n".join(lines))
 
 
@@ -58,6 +62,8 @@ Images are checked against the SHA-256 recorded in the split.
 
 # CLI flag dest -> builder keyword (dests not listed map to themselves).
 _RENAMED = {"list": "list_file"}
+# dest -> the flag a user typed, where they differ (for messages)
+_FLAG = {"filter_targets": "--filters"}
 _NOT_BUILDER_OPTIONS = {"builder", "out", "func", "command", "min_size", "no_filters", "runs_distributed"}
 
 
@@ -77,6 +83,11 @@ def register_pairs(subparsers) -> None:
     parser.add_argument("--out", required=True, metavar="SPLIT.parquet", help="where to write the split")
     parser.add_argument("--num-targets", type=positive_int, help="seeded subset of targets (default: all)")
     parser.add_argument("--top-k", type=nonnegative_int, help="retrieved references per target (default: 3)")
+    parser.add_argument("--references", type=nonnegative_int, metavar="N",
+                        help="image-level, folder: N retrieved references per target and no synthetic ones; 0: a "
+                             "reference-free split (targets only, for automatic colorization)")
+    parser.add_argument("--count", type=positive_int,
+                        help="imagenet-val5k: the first N validation images (default: 5000, as CT2 and DDColor)")
     parser.add_argument("--refs", type=nonnegative_int, help="object-level: same-category references (default: 3)")
     parser.add_argument("--synthetic", type=nonnegative_int,
                         help="TPS synthetic references per target (default: 2; imagenet10k: 0)")
@@ -91,6 +102,9 @@ def register_pairs(subparsers) -> None:
     parser.add_argument("--min-size", type=nonnegative_int, default=256,
                         help="drop images whose short side is smaller (default: 256)")
     parser.add_argument("--no-filters", action="store_true", help="keep grayscale, small and near-monochrome images")
+    parser.add_argument("--filters", dest="filter_targets", action="store_true",
+                        help="imagenet10k: apply the filters to the listed test targets too (default: every listed "
+                             "target is kept, as the published test set has it)")
     parser.add_argument("--skip-unreadable", action="store_true",
                         help="leave out unreadable or missing images (counted) instead of stopping")
     parser.add_argument("--batch-size", type=positive_int,
@@ -108,15 +122,27 @@ def builder_kwargs(args: argparse.Namespace) -> dict:
     from .registry import builder_options
 
     accepted = builder_options(args.builder)
+    if getattr(args, "references", None) is not None:
+        given = [flag for flag, value in (("--top-k", args.top_k), ("--synthetic", args.synthetic))
+                 if value is not None]
+        if given:
+            raise ColorbenchError(f"--references sets the references per target on its own; drop "
+                                  f"{' and '.join(given)}")
+    if getattr(args, "filter_targets", False) and args.no_filters:
+        raise ColorbenchError("--filters and --no-filters contradict each other; pass one")
     kwargs = {}
     for dest, value in vars(args).items():
         if dest in _NOT_BUILDER_OPTIONS or value is None or value is False:
             continue
         name = _RENAMED.get(dest, dest)
         if name not in accepted:
-            raise ColorbenchError(f"--{dest.replace('_', '-')} does not apply to the {args.builder} builder")
+            flag = _FLAG.get(dest, f"--{dest.replace('_', '-')}")
+            raise ColorbenchError(f"{flag} does not apply to the {args.builder} builder")
         kwargs[name] = value
     if args.no_filters or args.min_size != 256:
+        if "filters" not in accepted:
+            flag = "--no-filters" if args.no_filters else "--min-size"
+            raise ColorbenchError(f"{flag} does not apply to the {args.builder} builder (it filters nothing)")
         kwargs["filters"] = FilterSettings(enabled=not args.no_filters, min_size=args.min_size)
     return kwargs
 
@@ -149,6 +175,8 @@ def describe_split(split, path) -> str:
     if features:
         layer = f" ({features['layer']})" if features.get("layer") else ""
         lines.append(f"  ranking features: {features['name']}{layer}")
+    if not split.has_references:
+        lines.append("  reference-free: one row per target, no references (automatic colorization)")
     for reason, count in meta["report"]["counts"].items():
         lines.append(f"  {reason}: {count}")
     return "\n".join(lines)

@@ -4,7 +4,8 @@
 ones rendered from their ``tps_seed``), ``OUT/gt/<pair_id>.png`` (the colour ground truth),
 ``OUT/masks/<pair_id>_target.png`` and ``_reference.png`` at object level (0/255), and
 ``OUT/pairs.csv`` listing them. Each image is decoded once; every file is written atomically,
-and ``resume=True`` skips pairs whose files are all present.
+and ``resume=True`` skips pairs whose files are all present. A reference-free split has no
+``references/`` (its ``pairs.csv`` column ``reference`` is empty).
 """
 
 from __future__ import annotations
@@ -30,9 +31,12 @@ pd = lazy_import("pandas")
 __all__ = ["materialize", "pair_files"]
 
 
-def pair_files(pair_id: str, level: str) -> dict[str, str]:
-    """The files materialize writes for one pair, relative to the output folder."""
-    files = {"target": f"targets/{pair_id}.png", "reference": f"references/{pair_id}.png", "gt": f"gt/{pair_id}.png"}
+def pair_files(pair_id: str, level: str, reference: bool = True) -> dict[str, str]:
+    """The files materialize writes for one pair, relative to the output folder (no reference file
+    for a pair of a reference-free split: ``reference=False``)."""
+    files = {"target": f"targets/{pair_id}.png", "gt": f"gt/{pair_id}.png"}
+    if reference:
+        files["reference"] = f"references/{pair_id}.png"
     if level == "object":
         files["target_mask"] = f"masks/{pair_id}_target.png"
         files["reference_mask"] = f"masks/{pair_id}_reference.png"
@@ -78,7 +82,7 @@ def materialize(split: Split | str | os.PathLike, out_dir: str | os.PathLike, im
         for _, group in table.groupby("target_id", sort=False):
             target_rgb = None
             for row in group.itertuples(index=False):
-                files = pair_files(row.pair_id, split.level)
+                files = pair_files(row.pair_id, split.level, split.has_references)
                 listing.append(_listing_row(row, files))
                 if resume and all((out / f).is_file() for f in files.values()):
                     bar.update(1)
@@ -100,19 +104,22 @@ def materialize(split: Split | str | os.PathLike, out_dir: str | os.PathLike, im
 def _write_pair(out, files, row, split, target_rgb, gray, references, recipe, pool_root) -> None:
     write_png(out / files["target"], gray)
     write_png(out / files["gt"], target_rgb)
-    if row.reference_kind == "synthetic":
-        reference = render_synthetic(target_rgb, int(row.tps_seed), recipe)
-    else:
-        reference = references.get(split.reference_file(row, pool_root), row.reference_sha256)
-    write_png(out / files["reference"], reference)
+    if "reference" in files:  # none in a reference-free split
+        if row.reference_kind == "synthetic":
+            reference = render_synthetic(target_rgb, int(row.tps_seed), recipe)
+        else:
+            reference = references.get(split.reference_file(row, pool_root), row.reference_sha256)
+        write_png(out / files["reference"], reference)
     if split.level == "object":
         write_png(out / files["target_mask"], decode_rle(row.target_mask).astype(np.uint8) * 255)
         write_png(out / files["reference_mask"], decode_rle(row.reference_mask).astype(np.uint8) * 255)
 
 
 def _listing_row(row, files: dict) -> dict:
-    entry = {"pair_id": row.pair_id, **files, "reference_kind": row.reference_kind, "rank": row.rank,
-             "target_id": row.target_id, "reference_id": row.reference_id}
+    # the same columns, in the same order, with or without references
+    entry = {"pair_id": row.pair_id, "target": files["target"], "reference": files.get("reference"), **files,
+             "reference_kind": row.reference_kind, "rank": row.rank, "target_id": row.target_id,
+             "reference_id": row.reference_id}
     for name in ("label", "category_id", "target_ann_id", "reference_ann_id"):
         value = getattr(row, name)
         entry[name] = None if value is pd.NA else int(value)

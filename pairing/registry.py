@@ -21,7 +21,8 @@ from bench.core.registry import Registry
 __all__ = ["BUILDERS", "BuilderSpec", "register_builder", "get_builder", "list_builders", "builder_options"]
 
 #: Modules whose import registers the built-in builders.
-BUILDER_MODULES = ("pairing.builders.image_level", "pairing.builders.object_level", "pairing.builders.imagenet10k")
+BUILDER_MODULES = ("pairing.builders.image_level", "pairing.builders.object_level", "pairing.builders.imagenet10k",
+                   "pairing.builders.imagenet_val5k")
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 from torch.utils.data import Sampler
 
+from bench.core.errors import ColorbenchError
 from bench.core.splits import Split
 
 __all__ = ["ReferenceSampler", "DistributedReferenceSampler", "DEFAULT_P_SYNTHETIC"]
@@ -36,6 +37,10 @@ class ReferenceSampler(Sampler[int]):
     def __init__(self, split: Split, p_synthetic: float = DEFAULT_P_SYNTHETIC, shuffle: bool = True, seed: int = 0):
         if not 0.0 <= p_synthetic <= 1.0:
             raise ValueError(f"p_synthetic must be in [0, 1]; got {p_synthetic}")
+        if not split.has_references:
+            # Exemplar training draws a reference per target; a targets-only split has none to draw.
+            raise ColorbenchError(f"{split.no_references_note()}; train exemplar-based models on a split with "
+                                  "references")
         self.p_synthetic, self.shuffle, self.seed, self.epoch = p_synthetic, shuffle, seed, 0
         table = split.table
         key = table["target_ann_id"].astype("string").fillna("") if split.level == "object" else None

@@ -9,12 +9,18 @@ target_id           str      the target image's id (file-name safe)
 target_path         str      relative to the sidecar's ``roots.images``
 target_width/height int      the target image's size (outputs must match it)
 target_sha256       str      SHA-256 of the target file's bytes (materialize checks it)
-reference_id        str      the reference image's id (the target's own for synthetic)
-reference_path      str      relative to ``roots.pool``; empty for synthetic references
-reference_sha256    str      SHA-256 of the reference file (the target's for synthetic)
-reference_kind      str      ``retrieved`` (ranked), ``same-class`` (random, same category)
-                             or ``synthetic`` (TPS warp + appearance change of the target)
-rank                int      1-based rank within the target's references of that kind
+reference_id        str      the reference image's id (the target's own for synthetic);
+                             null in a reference-free split
+reference_path      str      relative to ``roots.pool``; empty for synthetic references;
+                             null in a reference-free split
+reference_sha256    str      SHA-256 of the reference file (the target's for synthetic);
+                             null in a reference-free split
+reference_kind      str      ``retrieved`` (ranked), ``same-class`` (random, same category),
+                             ``synthetic`` (TPS warp + appearance change of the target), or
+                             ``none``: a reference-free split (automatic colorization), one
+                             row per target whose ``pair_id`` is the target's id
+rank                int      1-based rank within the target's references of that kind;
+                             null for ``none``
 distance            float    ranking distance (L2 of features), NaN where none
 tps_seed            int      seed that re-renders a synthetic reference bit-exactly; null
                              otherwise
@@ -32,6 +38,11 @@ so the same inputs and seed give the same id on any machine. :func:`load_split` 
 from the table it reads: a table edited after it was built is refused, never passed off under
 its old id. Paths are checked too: ``target_path`` / ``reference_path`` must stay inside their
 root (no absolute paths, no ``..``).
+
+A *reference-free* split (``colorbench pairs folder --references 0``, ``imagenet-val5k``) holds
+targets only: every row has ``reference_kind`` ``none`` (:data:`NO_REFERENCE`) and null reference
+columns, and :attr:`Split.has_references` is False. A table mixing such rows with referenced
+ones is refused on loading: a method either gets a reference for every pair or for none.
 """
 
 from __future__ import annotations
@@ -58,8 +69,8 @@ pa = lazy_import("pyarrow")
 pq = lazy_import("pyarrow.parquet")
 
 __all__ = ["Split", "SPLIT_COLUMNS", "COLUMN_NAMES", "split_schema", "FORMAT_VERSION", "DISTANCE_DIGITS",
-           "REFERENCE_KINDS", "load_split", "plain_records", "sanitize_id", "unique_ids", "sidecar_path", "pandas_type",
-           "compute_split_id", "hashed_meta"]
+           "REFERENCE_KINDS", "NO_REFERENCE", "load_split", "plain_records", "sanitize_id", "unique_ids",
+           "sidecar_path", "pandas_type", "compute_split_id", "hashed_meta"]
 
 FORMAT_VERSION = 1
 
@@ -97,7 +108,10 @@ def split_schema() -> "pa.Schema":
 #: The column names, in order.
 COLUMN_NAMES: tuple[str, ...] = tuple(name for name, _ in SPLIT_COLUMNS)
 
-REFERENCE_KINDS = ("retrieved", "same-class", "synthetic")
+#: ``reference_kind`` of the rows of a reference-free split (targets only, for automatic colorization).
+NO_REFERENCE = "none"
+
+REFERENCE_KINDS = ("retrieved", "same-class", "synthetic", NO_REFERENCE)
 
 #: Anything but (Unicode) letters, digits, ``_``, ``.`` and ``-`` is unsafe in an id: letters and
 #: digits of any script are safe file names (``写真``), separators and punctuation are not.
@@ -168,6 +182,19 @@ class Split:
     @property
     def level(self) -> str:
         return self.meta["level"]
+
+    @property
+    def has_references(self) -> bool:
+        """Whether its pairs have references: False for a reference-free split (every row of kind
+        ``none``), on which metrics and methods that need a reference do not apply."""
+        return not bool((self.table["reference_kind"] == NO_REFERENCE).any())
+
+    def no_references_note(self) -> str:
+        """For messages about a reference-free split: ``split <id> has no references (built with
+        --references 0)``, or ``(built by imagenet-val5k)`` for a builder that has no references."""
+        params = self.meta.get("params", {})
+        how = "built with --references 0" if "top_k" in params else f"built by {self.meta.get('builder')}"
+        return f"split {self.split_id} has no references ({how})"
 
     @property
     def recipe(self):
@@ -264,6 +291,7 @@ def load_split(path: str | os.PathLike) -> Split:
     if len(duplicated):
         raise ColorbenchError(f"split file {path} has the pair id {duplicated.iloc[0]!r} twice; rebuild it")
     _check_relative_paths(frame, path)
+    _check_reference_kinds(frame, path)
     derived = compute_split_id(frame, hashed_meta(meta))
     if derived != meta.get("split_id"):
         raise ColorbenchError(f"split file {path} was changed after it was built (its table and parameters give "
@@ -279,3 +307,13 @@ def _check_relative_paths(frame: pd.DataFrame, path: Path) -> None:
             if isinstance(value, str) and value and leaves_root(value):
                 raise ColorbenchError(f"split file {path}: pair {pair_id} has {column} {value!r}, which is not "
                                       "inside its root; rebuild the split")
+
+
+def _check_reference_kinds(frame: pd.DataFrame, path: Path) -> None:
+    """A split is reference-free throughout or not at all: a method, the scorer and
+    :attr:`Split.has_references` decide per split, not per pair."""
+    none = (frame["reference_kind"] == NO_REFERENCE).fillna(False).to_numpy(dtype=bool)
+    if none.any() and not none.all():
+        first = frame["pair_id"].iloc[int(none.argmax())]
+        raise ColorbenchError(f"split file {path} mixes reference-free rows (pair {first}) with referenced ones; "
+                              "rebuild it with colorbench pairs")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -11,7 +12,10 @@ from bench.core.errors import ColorbenchError
 
 from ..collection import Collection, Description, FilterSettings, unreadable_error
 
-__all__ = ["Report", "kept_entries", "seeded_subset"]
+__all__ = ["Report", "kept_entries", "seeded_subset", "unread_targets"]
+
+#: The report reasons of a listed target that could not be read (left out under --skip-unreadable).
+UNREAD_REASONS = ("target dropped: missing", "target dropped: unreadable")
 
 
 @dataclass
@@ -64,3 +68,18 @@ def seeded_subset(items: list, n: int | None, seed: int, what: str) -> list:
         raise ColorbenchError(f"--num-targets {n} but only {len(items)} {what} qualify; lower --num-targets")
     chosen = np.random.default_rng(seed).choice(len(items), size=n, replace=False)
     return [items[i] for i in sorted(chosen)]
+
+
+def unread_targets(report: Report, listed: int, what: str) -> dict | None:
+    """A test set left short by ``--skip-unreadable``: one warning line on stderr (the count and
+    the first ids) and the record for the sidecar (``{"count", "listed", "first"}``); None when every
+    listed target was read. A published test set is only comparable whole, so this is never silent."""
+    count = sum(report.counts[reason] for reason in UNREAD_REASONS)
+    if not count:
+        return None
+    first = [image_id for reason in UNREAD_REASONS for image_id in report.examples.get(reason, [])][:5]
+    more = ", ..." if count > len(first) else ""
+    print(f"warning: {count} of the {listed} {what} cannot be read and are left out ({', '.join(first)}{more}); "
+          "the split is not the whole test set, so its scores are not comparable with published ones",
+          file=sys.stderr)
+    return {"count": count, "listed": listed, "first": first}

@@ -4,6 +4,11 @@ For each target: the ``top_k`` pool images nearest in L2 between ranking descrip
 gray images (the target itself, byte-identical copies and near-duplicates excluded, see
 :data:`pairing.knn.NEAR_DUPLICATE`), then ``synthetic`` references rendered from the target.
 ``--top-k 1 --synthetic 0`` is the usual one-pair-per-target test protocol.
+
+``references`` (``--references N``) is the number of references per target in one option: N
+retrieved ones and no synthetic ones; ``0`` builds a *reference-free* split for automatic
+colorization: one row per target (:func:`pairing.assemble.target_only_row`), no ranking at all,
+so no VGG19 weights are needed.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from bench.core import distributed
 from bench.core.errors import ColorbenchError
 from bench.core.synthetic import DEFAULT_RECIPE, SyntheticRecipe, derive_tps_seed
 
-from ..assemble import finish_split, new_meta, retrieved_row, synthetic_row, target_fields
+from ..assemble import finish_split, new_meta, retrieved_row, synthetic_row, target_fields, target_only_row
 from ..collection import Collection, FilterSettings, coco_collection, folder_collection
 from ..describe import FeatureSettings, describe
 from ..knn import NEAR_DUPLICATE, content_codes, knn
@@ -28,6 +33,8 @@ if TYPE_CHECKING:
     from bench.core.splits import Split
 
 __all__ = ["build_image_level", "build_folder"]
+
+_DEFAULT_TOP_K, _DEFAULT_SYNTHETIC = 3, 2
 
 
 def _dominant_categories(collection: Collection) -> dict[int, int]:
@@ -51,15 +58,15 @@ def _dominant_categories(collection: Collection) -> dict[int, int]:
     "(default: the same images), plus --synthetic (2) thin-plate-spline references"))
 def build_image_level(images: str | os.PathLike, annotations: str | os.PathLike | None = None,
                       pool_images: str | os.PathLike | None = None, num_targets: int | None = None,
-                      top_k: int = 3, synthetic: int = 2, features: str = "vgg19", layer: str | None = None,
-                      filters: FilterSettings = FilterSettings(), near_duplicate: float = NEAR_DUPLICATE,
-                      recipe: SyntheticRecipe = DEFAULT_RECIPE, seed: int = 0, device: str = "auto",
-                      batch_size: int = 32, workers: int | None = None, skip_unreadable: bool = False,
-                      progress: bool = True, builder: str = "image-level") -> Split:
+                      top_k: int = _DEFAULT_TOP_K, synthetic: int = _DEFAULT_SYNTHETIC, features: str = "vgg19",
+                      layer: str | None = None, filters: FilterSettings = FilterSettings(),
+                      near_duplicate: float = NEAR_DUPLICATE, recipe: SyntheticRecipe = DEFAULT_RECIPE,
+                      seed: int = 0, device: str = "auto", batch_size: int = 32, workers: int | None = None,
+                      skip_unreadable: bool = False, progress: bool = True, references: int | None = None,
+                      builder: str = "image-level") -> Split:
     """Build an image-level split; see the module docstring. Returns the :class:`Split` (under
     ``torchrun``, on the main process; the others decode their share of the images and return None)."""
-    if top_k < 0 or synthetic < 0 or top_k + synthetic == 0:
-        raise ColorbenchError("--top-k and --synthetic must be >= 0 and not both 0")
+    top_k, synthetic = _reference_counts(references, top_k, synthetic)
     settings = FeatureSettings(features if top_k else None, **({"layer": layer} if layer else {}))
     targets = coco_collection(annotations, images) if annotations else folder_collection(images)
     pool = folder_collection(pool_images) if pool_images else targets
@@ -91,6 +98,9 @@ def build_image_level(images: str | os.PathLike, annotations: str | os.PathLike 
         entry = targets.entries[t]
         target = target_fields("image", entry.image_id, entry.path, target_desc.width[t], target_desc.height[t],
                                target_desc.sha256[t], category_id=categories.get(entry.coco_id), label=entry.label)
+        if not top_k + synthetic:
+            rows.append(target_only_row(target))
+            continue
         if top_k and (neighbours[q] < 0).any():
             report.add("targets skipped: fewer references than --top-k after excluding near-duplicates",
                        entry.image_id)
@@ -109,6 +119,24 @@ def build_image_level(images: str | os.PathLike, annotations: str | os.PathLike 
     meta = new_meta(builder, "image", params, {"images": targets.root, "pool": pool.root}, report.as_dict(),
                     features=settings.record(), annotations_sha256=targets.annotations_sha256)
     return finish_split(rows, meta)
+
+
+def _reference_counts(references: int | None, top_k: int, synthetic: int) -> tuple[int, int]:
+    """``(top_k, synthetic)`` after ``--references``; both 0 only when asked for by ``--references 0``,
+    so a reference-free split is never built by accident."""
+    if references is not None:
+        if (top_k, synthetic) != (_DEFAULT_TOP_K, _DEFAULT_SYNTHETIC):
+            raise ColorbenchError("--references sets the references per target on its own; drop --top-k and "
+                                  "--synthetic (or drop --references)")
+        if references < 0:
+            raise ColorbenchError(f"--references must be >= 0 (0: a reference-free split); got {references}")
+        return references, 0
+    if top_k < 0 or synthetic < 0:
+        raise ColorbenchError("--top-k and --synthetic must be >= 0")
+    if top_k + synthetic == 0:
+        raise ColorbenchError("--top-k and --synthetic are both 0; for a reference-free split (targets only, "
+                              "automatic colorization) pass --references 0 instead")
+    return top_k, synthetic
 
 
 def _rank(target_desc, pool_desc, chosen, kept_pool, top_k, near_duplicate):

@@ -26,6 +26,15 @@ candidates; the target itself, byte-identical copies and near-duplicates
 A class with fewer than ``top_k`` usable pool images has its targets skipped and counted in the
 report (a split is never silently short); so is a target left with fewer than ``top_k`` after
 the exclusions. ``synthetic`` TPS references are added as in :func:`build_image_level`.
+
+A listed test set is kept whole: SPColor's filters (grayscale, small, near-monochrome) are
+training filters, so by default they apply to the reference pool only, never to the listed
+targets: published numbers are over the whole list, and a listed photograph the filters would
+drop (small, near-monochrome) still belongs to it. ``filter_targets=True`` (``--filters``)
+applies them to the targets too. A listed target that cannot be read stops the build (naming it
+and the count); with ``skip_unreadable`` it is left out, with one warning line and the sidecar's
+``unread_targets``.
+Without a list (the ``imagenet`` training split) the filters apply to every image, as before.
 """
 
 from __future__ import annotations
@@ -33,7 +42,7 @@ from __future__ import annotations
 import os
 import re
 from collections import defaultdict
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -50,7 +59,7 @@ from ..collection import Collection, Description, FilterSettings, ImageEntry, fo
 from ..describe import FeatureSettings, describe
 from ..knn import NEAR_DUPLICATE, content_codes, knn
 from ..registry import register_builder
-from .common import Report, kept_entries
+from .common import Report, kept_entries, unread_targets
 
 if TYPE_CHECKING:
     from bench.core.splits import Split
@@ -215,12 +224,15 @@ def build_imagenet10k(images: str | os.PathLike, list_file: str | os.PathLike | 
                       filters: FilterSettings = FilterSettings(), near_duplicate: float = NEAR_DUPLICATE,
                       recipe: SyntheticRecipe = DEFAULT_RECIPE, seed: int = 0, device: str = "auto",
                       batch_size: int = 32, workers: int | None = None, skip_unreadable: bool = False,
-                      progress: bool = True) -> Split:
+                      progress: bool = True, filter_targets: bool | None = None) -> Split:
     """Build an ImageNet split; see the module docstring. Returns the :class:`Split`.
 
     Without ``list_file``, every image of the class folders ``images/<wnid>/*`` is a target, its
     label the class's index among the sorted folder names (ImageNet's own label order), and the
     pool defaults to the same tree (a target is never its own reference).
+
+    ``filter_targets``: apply ``filters`` to the targets too; default False with a list (a test
+    set is kept whole), True without one (a training split).
     """
     from bench.core.weights import file_sha256
 
@@ -234,6 +246,9 @@ def build_imagenet10k(images: str | os.PathLike, list_file: str | os.PathLike | 
     if not images.is_dir():
         raise ColorbenchError(f"image folder {images} does not exist or is not a folder")
     pool_root = Path(pool_images) if pool_images else images
+    if filter_targets is None:
+        filter_targets = list_file is None
+    target_filters = filters if filter_targets else replace(filters, enabled=False)
     listed = parse_image_list(list_file) if list_file is not None else list_class_folders(images)
     report = Report()
 
@@ -264,14 +279,14 @@ def build_imagenet10k(images: str | os.PathLike, list_file: str | os.PathLike | 
 
         extractor = HeExtractor(device)
         record = extractor.record()  # fails early, naming the weight file, when VGG19 is missing
-        ranked = _rank_he2018(plan, images, extractor, top_k, filters, near_duplicate, report, skip_unreadable,
-                              batch_size, workers, progress)
+        ranked = _rank_he2018(plan, images, extractor, top_k, (target_filters, filters), near_duplicate, report,
+                              skip_unreadable, batch_size, workers, progress)
         extra = {"layers": list(record["layers"]), "global_top": GLOBAL_TOP, "hist_weight": HIST_WEIGHT}
     else:
         settings = FeatureSettings(features if top_k else None, **({"layer": layer} if layer else {}))
         record = settings.record()
-        ranked = _rank_global(plan, images, settings, top_k, filters, near_duplicate, report, skip_unreadable,
-                              device, batch_size, workers, progress)
+        ranked = _rank_global(plan, images, settings, top_k, (target_filters, filters), near_duplicate, report,
+                              skip_unreadable, device, batch_size, workers, progress)
         extra = {"layers": [settings.layer] if settings.name == "vgg19" else None}
     if ranked is None:
         return None  # under torchrun: this process's share of the decoding is cached; rank 0 assembles
@@ -300,10 +315,12 @@ def build_imagenet10k(images: str | os.PathLike, list_file: str | os.PathLike | 
     list_sha256 = file_sha256(list_file) if list_file is not None else None
     params = {"list_sha256": list_sha256, "listed": len(listed), "top_k": top_k, "synthetic": synthetic,
               "ranking": ranking if top_k else None, **extra, "weights_sha256": weights.get("sha256"),
-              "filters": asdict(filters), "near_duplicate": near_duplicate, "recipe": recipe.record(), "seed": seed,
-              "same_pool": images.resolve() == pool_root.resolve()}
+              "filters": asdict(filters), "filter_targets": filter_targets, "near_duplicate": near_duplicate,
+              "recipe": recipe.record(), "seed": seed, "same_pool": images.resolve() == pool_root.resolve()}
     meta = new_meta("imagenet10k" if list_file is not None else "imagenet", "image", params,
                     {"images": images, "pool": pool_root}, report.as_dict(), features=record)
+    if list_file is not None:
+        meta["unread_targets"] = unread_targets(report, len(listed), "listed targets")
     return finish_split(rows, meta)
 
 
@@ -317,7 +334,8 @@ def _excluded_mask(q_union, q_sha, p_union, p_sha, relative, near_duplicate) -> 
     return same | (relative < near_duplicate)
 
 
-def _rank_global(plan: _Plan, images: Path, settings: FeatureSettings, top_k: int, filters: FilterSettings,
+def _rank_global(plan: _Plan, images: Path, settings: FeatureSettings, top_k: int,
+                 filters: tuple[FilterSettings, FilterSettings],
                  near_duplicate: float, report: Report, skip_unreadable: bool, device, batch_size, workers,
                  progress):
     """The ``vgg19`` ranking (or none, for ``top_k`` 0): one description of every target and every
@@ -333,7 +351,8 @@ def _rank_global(plan: _Plan, images: Path, settings: FeatureSettings, top_k: in
         return None
 
     target_desc = _subset(description, t_union, plan.targets)
-    kept_targets = kept_entries(Collection(images, plan.targets), target_desc, filters, report, "target",
+    target_filters, pool_filters = filters
+    kept_targets = kept_entries(Collection(images, plan.targets), target_desc, target_filters, report, "target",
                                 skip_unreadable)
     sizes = {t: (int(target_desc.width[t]), int(target_desc.height[t]), target_desc.sha256[t]) for t in kept_targets}
     results: dict[int, object] = {}
@@ -341,7 +360,7 @@ def _rank_global(plan: _Plan, images: Path, settings: FeatureSettings, top_k: in
         return results, sizes
     pool_entries = [plan.pool.entries[i] for i in pool_indices]
     pool_desc = _subset(description, p_union, pool_entries)
-    kept_pool = kept_entries(Collection(plan.pool.root, pool_entries), pool_desc, filters, report, "pool",
+    kept_pool = kept_entries(Collection(plan.pool.root, pool_entries), pool_desc, pool_filters, report, "pool",
                              skip_unreadable)
     pool_by_class: dict[str, list[int]] = defaultdict(list)
     for p in kept_pool:
@@ -370,7 +389,8 @@ def _rank_global(plan: _Plan, images: Path, settings: FeatureSettings, top_k: in
     return results, sizes
 
 
-def _rank_he2018(plan: _Plan, images: Path, extractor, top_k: int, filters: FilterSettings, near_duplicate: float,
+def _rank_he2018(plan: _Plan, images: Path, extractor, top_k: int, filters: tuple[FilterSettings, FilterSettings],
+                 near_duplicate: float,
                  report: Report, skip_unreadable: bool, batch_size, workers, progress):
     """The ``he2018`` ranking, class by class: describe the class's pool and targets together
     (each image decoded once, cached), then the two-stage retrieval."""
@@ -406,13 +426,13 @@ def _rank_he2018(plan: _Plan, images: Path, extractor, top_k: int, filters: Filt
         description, feats = describe_he2018(union, extractor, batch_size, workers, progress=False, world=alone)
 
         target_desc = _subset(description, t_union, target_entries)
-        kept_t = kept_entries(Collection(images, target_entries), target_desc, filters, report, "target",
+        kept_t = kept_entries(Collection(images, target_entries), target_desc, filters[0], report, "target",
                               skip_unreadable)
         for k in kept_t:
             sizes[chosen_all[k]] = (int(target_desc.width[k]), int(target_desc.height[k]), target_desc.sha256[k])
         pool_desc = _subset(description, p_union, pool_entries)
         if pool_entries:
-            kept_p = kept_entries(Collection(plan.pool.root, pool_entries), pool_desc, filters, report, "pool",
+            kept_p = kept_entries(Collection(plan.pool.root, pool_entries), pool_desc, filters[1], report, "pool",
                                   skip_unreadable)
         else:
             kept_p = []

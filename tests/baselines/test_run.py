@@ -142,3 +142,44 @@ def test_a_baseline_returning_the_wrong_image_is_named(image_split, tmp_path, mo
             pytest.raises(ColorbenchError, match=r"baseline half returned uint8 \(\d+, \d+, 3\) for pair .*expected "
                                                  r"uint8"):
         run_baseline("half", image_split[1], tmp_path / "out", workers=0, progress=False)
+
+
+@pytest.fixture(scope="module")
+def free_split(tiny_coco, tmp_path_factory):
+    split = build_image_level(tiny_coco[0], references=0, workers=0, progress=False)
+    return split, split.save(tmp_path_factory.mktemp("split") / "free.parquet")
+
+
+@pytest.mark.parametrize("name", ["reinhard", "welsh", "luminance-rank"])
+def test_a_baseline_needing_a_reference_is_refused_on_a_reference_free_split(free_split, tmp_path, name):
+    from baselines.registry import get_baseline
+
+    split, path = free_split
+    assert get_baseline(name).needs_reference
+    with pytest.raises(ColorbenchError, match=rf"baseline {name} needs a reference; split {split.split_id} has no "
+                                              "references"):
+        run_baseline(name, path, tmp_path / "out", workers=0, progress=False)
+    assert not (tmp_path / "out").exists()  # refused before anything is written
+
+
+def test_the_cli_refusal_is_one_line_and_names_the_baselines_that_run(free_split, tmp_path, cli):
+    split, path = free_split
+    result = cli("baseline", "reinhard", "--split", path, "--out", tmp_path / "out")
+    assert_one_line_error(result, "baseline reinhard needs a reference",
+                          f"split {split.split_id} has no references (built with --references 0)",
+                          "run a reference-free baseline such as gray or oracle")
+
+
+def test_gray_and_oracle_run_on_a_reference_free_split(free_split, tmp_path):
+    from baselines.registry import get_baseline, reference_free_baselines
+
+    split, path = free_split
+    assert reference_free_baselines() == ["gray", "oracle"]
+    assert not get_baseline("gray").needs_reference and not get_baseline("oracle").needs_reference
+    for name in ("gray", "oracle"):
+        run = run_baseline(name, path, tmp_path / name, workers=0, progress=False)
+        assert run.written == len(split.table) == 7
+    for row in split.table.itertuples():
+        gt = read_rgb(split.target_file(row))
+        assert (read_rgb(tmp_path / "gray" / f"{row.pair_id}.png") == rgb_to_gray(gt)).all()
+        assert (read_rgb(tmp_path / "oracle" / f"{row.pair_id}.png") == gt).all()

@@ -90,3 +90,31 @@ def test_materialize_bad_split_file(cli, tmp_path):
     (tmp_path / "s.parquet").write_text("nope")
     assert_one_line_error(cli("materialize", "--split", tmp_path / "s.parquet", "--out", tmp_path / "o"),
                           "not a readable Parquet file")
+
+
+def test_folder_references_0_builds_and_materializes_targets_only(cli, tiny_coco, tmp_path, empty_torch_home):
+    out = tmp_path / "free.parquet"
+    # no --features: the default is vgg19, whose weights this TORCH_HOME lacks; no ranking may run
+    result = cli("pairs", "folder", "--images", tiny_coco[0], "--out", out, "--references", "0", "--workers", "0")
+    assert result.returncode == 0, result.stderr
+    assert "reference-free" in result.stdout
+    sidecar = json.loads(out.with_suffix(".json").read_text())
+    assert sidecar["num_pairs"] == sidecar["num_targets"] == 7 and sidecar["features"] is None
+    result = cli("materialize", "--split", out, "--out", tmp_path / "files")
+    assert result.returncode == 0, result.stderr
+    listing = pd.read_csv(tmp_path / "files" / "pairs.csv")
+    assert len(listing) == 7 and listing["reference"].isna().all() and (listing["reference_kind"] == "none").all()
+    assert list(listing.columns[:4]) == ["pair_id", "target", "reference", "gt"]
+    assert not (tmp_path / "files" / "references").exists()
+    assert all((tmp_path / "files" / path).is_file() for path in listing.target)
+
+
+def test_references_with_top_k_or_both_filter_flags_are_refused(cli, tiny_coco, tmp_path):
+    result = cli("pairs", "folder", "--images", tiny_coco[0], "--out", tmp_path / "x.parquet", "--references", "0",
+                 "--top-k", "1")
+    assert_one_line_error(result, "--references sets the references per target on its own; drop --top-k")
+    result = cli("pairs", "imagenet10k", "--images", tiny_coco[0], "--out", tmp_path / "x.parquet", "--filters",
+                 "--no-filters")
+    assert_one_line_error(result, "--filters and --no-filters contradict each other")
+    result = cli("pairs", "folder", "--images", tiny_coco[0], "--out", tmp_path / "x.parquet", "--filters")
+    assert_one_line_error(result, "--filters does not apply to the folder builder")

@@ -193,3 +193,32 @@ def test_a_folder_holding_a_jpg_and_a_png_of_one_name_gives_each_its_own_id(tmp_
         (tmp_path / name).write_bytes(b"")
     ids = [entry.image_id for entry in folder_collection(tmp_path).entries]
     assert ids == unique_ids(["a.jpg", "a.png", "b.png"]) and ids[2] == "b" and len(set(ids)) == 3
+
+
+def test_references_0_is_a_reference_free_split_that_needs_no_vgg19(tiny_coco, empty_torch_home):
+    images = tiny_coco[0]
+    # the default features are vgg19, and this TORCH_HOME holds no weights: no ranking may run
+    split = build(images, references=0, features="vgg19")
+    table = split.table
+    assert len(table) == table.target_id.nunique() == 7  # one row per target (the filters still apply)
+    assert list(table.pair_id) == list(table.target_id)
+    assert (table.reference_kind == "none").all() and not split.has_references
+    for column in ("reference_id", "reference_path", "reference_sha256", "rank"):
+        assert table[column].isna().all(), column
+    assert split.meta["features"] is None
+    assert (split.meta["params"]["top_k"], split.meta["params"]["synthetic"]) == (0, 0)
+    referenced = build(images, top_k=1, synthetic=0)
+    assert referenced.has_references and split.split_id != referenced.split_id
+    assert set(referenced.table.target_id) == set(table.target_id)
+
+
+def test_references_n_is_n_retrieved_and_no_synthetic(tiny_coco):
+    short = build(tiny_coco[0], references=2)
+    assert short.table.equals(build(tiny_coco[0], top_k=2, synthetic=0).table)
+    with pytest.raises(ColorbenchError, match="drop --top-k and --synthetic"):
+        build(tiny_coco[0], references=0, top_k=1)
+
+
+def test_no_references_only_when_asked_for(tiny_coco):
+    with pytest.raises(ColorbenchError, match="pass --references 0 instead"):
+        build(tiny_coco[0], top_k=0, synthetic=0)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import math
+import shutil
 import sys
 from pathlib import Path
 
@@ -389,3 +390,73 @@ def test_two_processes_build_the_same_split(ranking, fake, tmp_path, cli, monkey
     assert (tmp_path / "one.json").read_bytes() == (tmp_path / "two.json").read_bytes()
     chunks = {path.name for path in (tmp_path / "cache-one").glob("*-chunk-*.npz")}
     assert len(chunks) > 1 and chunks == {path.name for path in (tmp_path / "cache-two").glob("*-chunk-*.npz")}
+
+
+# ------------------------------------------------------------------------------- a test set kept whole
+
+
+@pytest.fixture(scope="module")
+def with_drab_targets(fake, tmp_path_factory):
+    """The fake's list plus two listed targets that SPColor's training filters would drop: a
+    grayscale photograph and a near-monochrome one (both in class n01000001, large enough)."""
+    root = tmp_path_factory.mktemp("drab")
+    shutil.copytree(fake / "val", root / "val")
+    gray = Image.open(io.BytesIO(_photo(501))).convert("L").convert("RGB")
+    gray.save(root / "val" / "n01000001" / "ILSVRC2012_val_00000501.JPEG", quality=95)
+    mono = np.full((256, 320, 3), (200, 40, 30), np.uint8)
+    mono[:30, :30] = (20, 180, 20)
+    Image.fromarray(mono).save(root / "val" / "n01000001" / "ILSVRC2012_val_00000502.PNG")
+    (root / "list.txt").write_text((fake / "list.txt").read_text() + "/n01000001/ILSVRC2012_val_00000501.JPEG 0\n"
+                                   "/n01000001/ILSVRC2012_val_00000502.PNG 0\n")
+    return root
+
+
+def test_listed_targets_are_kept_whole_unless_filters_is_given(fake, with_drab_targets, cli, tmp_path):
+    drab = {"ILSVRC2012_val_00000501", "ILSVRC2012_val_00000502"}
+    kept = _build(fake, images=with_drab_targets / "val", list_file=with_drab_targets / "list.txt",
+                  features="histogram")
+    assert drab <= set(kept.table["target_id"])  # a published test list is kept whole by default
+    counts = kept.meta["report"]["counts"]
+    assert not any(reason.startswith("target dropped") for reason in counts)
+    assert kept.meta["params"]["filter_targets"] is False and kept.meta["unread_targets"] is None
+
+    filtered = _build(fake, images=with_drab_targets / "val", list_file=with_drab_targets / "list.txt",
+                      features="histogram", filter_targets=True)
+    assert not drab & set(filtered.table["target_id"])
+    counts = filtered.meta["report"]["counts"]
+    assert (counts["target dropped: grayscale"], counts["target dropped: near-monochrome"]) == (1, 1)
+    assert filtered.split_id != kept.split_id
+
+    out = tmp_path / "s.parquet"
+    result = cli("pairs", "imagenet10k", "--images", with_drab_targets / "val", "--list",
+                 with_drab_targets / "list.txt", "--pool-images", fake / "train", "--top-k", "2", "--features",
+                 "histogram", "--workers", "0", "--filters", "--out", out)
+    assert result.returncode == 0, result.stderr
+    assert "target dropped: grayscale: 1" in result.stdout
+    assert load_split(out).split_id == filtered.split_id
+
+
+def test_the_training_split_without_a_list_still_filters_its_targets(with_drab_targets):
+    split = build_imagenet10k(with_drab_targets / "val", None, top_k=1, features="histogram", **OPTIONS)
+    assert split.meta["params"]["filter_targets"] is True
+    assert "ILSVRC2012_val_00000501" not in set(split.table["target_id"])
+    assert split.meta["report"]["counts"]["target dropped: grayscale"] == 1
+
+
+def test_an_unreadable_listed_target_is_warned_about_and_recorded(fake, tmp_path, capsys):
+    val = tmp_path / "val"
+    shutil.copytree(fake / "val", val)
+    broken = sorted((val / "n01000002").iterdir())[0]
+    broken.write_bytes(b"\xff\xd8\xff not a jpeg")
+    listing = tmp_path / "list.txt"
+    listing.write_text((fake / "list.txt").read_text() + "/n01000002/ILSVRC2012_val_00000099.JPEG 1\n")
+    with pytest.raises(ImageReadError, match="1 of 6 listed images are missing"):
+        _build(fake, images=val, list_file=listing, features="histogram")
+    split = _build(fake, images=val, list_file=listing, features="histogram", skip_unreadable=True)
+    warning = capsys.readouterr().err
+    assert "warning: 2 of the 6 listed targets cannot be read" in warning
+    assert "ILSVRC2012_val_00000099" in warning and broken.stem in warning
+    record = split.meta["unread_targets"]
+    assert record["count"] == 2 and record["listed"] == 6
+    assert set(record["first"]) == {"ILSVRC2012_val_00000099", broken.stem}
+    assert broken.stem not in set(split.table["target_id"])

@@ -63,3 +63,13 @@ def test_loads_with_datasets_and_converts(split, tmp_path):
     assert hf.to_pandas().pair_id.tolist() == split.table.pair_id.tolist()
     assert split.split_id in hf.info.description
     pd.testing.assert_series_equal(hf.to_pandas().distance, split.table.distance, check_names=False)
+
+
+def test_a_reference_free_split_is_refused_for_exemplar_training(tiny_coco):
+    from bench.core.errors import ColorbenchError
+
+    free = build_image_level(tiny_coco[0], references=0, workers=0, progress=False)
+    with pytest.raises(ColorbenchError, match=rf"split {free.split_id} has no references \(built with --references 0\)"
+                                              "; train exemplar-based models on a split with references"):
+        ReferenceSampler(free)
+    assert len(to_hf_dataset(free)) == 7  # it still publishes: targets only

@@ -144,3 +144,21 @@ def test_paths_outside_the_root_are_refused_on_load(tmp_path, column):
     with pytest.raises(ColorbenchError, match=rf"pair a-r1 has {column} '../../../etc/passwd', which is not inside "
                                               "its root"):
         load_split(path)
+
+
+def test_has_references_and_a_mixed_table_is_refused(tmp_path):
+    from bench.core.splits import NO_REFERENCE, REFERENCE_KINDS
+
+    assert NO_REFERENCE == "none" and NO_REFERENCE in REFERENCE_KINDS
+    free_rows = [{"pair_id": "a", "target_id": "a", "reference_kind": "none"},
+                 {"pair_id": "b", "target_id": "b", "reference_kind": "none"}]
+    free = load_split(_saved(make_table(free_rows), tmp_path / "free.parquet"))
+    assert free.has_references is False
+    assert free.table["reference_path"].isna().all() and free.table["rank"].isna().all()  # nulls round-trip
+    assert free.no_references_note() == f"split {free.split_id} has no references (built by folder)"
+    referenced = load_split(_saved(make_table([{"pair_id": "a-r1", "reference_kind": "retrieved", "rank": 1}]),
+                                   tmp_path / "referenced.parquet"))
+    assert referenced.has_references is True
+    mixed = make_table([*free_rows[:1], {"pair_id": "b-r1", "target_id": "b", "reference_kind": "retrieved"}])
+    with pytest.raises(ColorbenchError, match=r"mixed.parquet mixes reference-free rows \(pair a\) with referenced"):
+        load_split(_saved(mixed, tmp_path / "mixed.parquet"))
