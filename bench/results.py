@@ -17,7 +17,9 @@ side would not accept never reaches the other. Light on purpose: json and numpy 
                                                    infinity at a fixed smallest subset) + "@object"
                                                    at object level
     skipped         {metric: reason}               metrics that could not run, and why
-    meta            {...}                          version, settings, network checksums, device
+    meta            {...}                          version, settings (``config``), network
+                                                   checksums, device; ``protocol``: the protocol
+                                                   scored under (its record) or null
 
     entry: value      finite number, "inf", "-inf" or null (JSON has no infinities; never NaN)
            direction  "higher" | "lower"
@@ -26,6 +28,8 @@ side would not accept never reaches the other. Light on purpose: json and numpy 
            ci95       [low, high], finite, low <= high (per-image metrics; optional)
            std        finite number >= 0 (FID infinity: over repeats, ``std_ddof``; optional)
            min_n, points, repeats, std_ddof   ints (FID infinity)
+           backbone   str, the Inception of FID / FID infinity / KID ("tf" or "torchvision")
+           subsets, subset_size   ints (KID)
            metric     str, the registered metric's name (``fid_inf`` for ``fid_inf_300``)
            matches    str, the anchor implementation
 
@@ -205,7 +209,8 @@ def _mapping(value: Any) -> None:
 _ENTRY = {"value": (_value, True), "direction": (_one_of(DIRECTIONS), True), "n": (_count, True),
           "output": (_one_of(OUTPUTS), False), "ci95": (_interval, False), "std": (_nonnegative, False),
           "min_n": (_count, False), "points": (_count, False), "repeats": (_count, False),
-          "std_ddof": (_count, False), "matches": (_string, False), "metric": (_text, False)}
+          "std_ddof": (_count, False), "matches": (_string, False), "metric": (_text, False),
+          "backbone": (_text, False), "subsets": (_count, False), "subset_size": (_count, False)}
 
 
 def _check(checker: Callable[[Any], Any], value: Any, source: str, field: str) -> None:

@@ -9,7 +9,9 @@ The scorer works on splits and files; this is the same metric code on tensors a 
 [1.0, 1.0]
 >>> fid = bench.create_metric("fid")                 # doctest: +SKIP
 >>> fid.update(pred=outputs, gt=ground_truths)      # doctest: +SKIP
->>> fid.compute()                                   # doctest: +SKIP
+>>> float(fid.compute())                            # doctest: +SKIP
+>>> fid.compute(details=True)                       # doctest: +SKIP
+{'value': ..., 'n': ..., 'backbone': 'tf'}
 
 Images are ``(B, 3, H, W)`` tensors, uint8 in [0, 255] or float in [0, 1] (rounded to uint8
 first, as every metric's anchor reads 8-bit images); masks ``(B, 1, H, W)`` or ``(B, H, W)`` bool.
@@ -91,10 +93,12 @@ class ImageMetric:
 
 
 class SetMetric:
-    """A set metric (FID, FID infinity): ``update(pred=..., gt=...)`` per batch, then ``compute()``.
+    """A set metric (FID, FID infinity, KID, delta CF): ``update(pred=..., gt=...)`` per batch, then ``compute()``.
 
-    ``compute()`` returns the metric's result (a dict with at least ``value``); a metric with
-    several variants (FID infinity at several smallest subsets) returns ``{variant: result}``.
+    ``compute()`` returns the value itself (a float, as torchmetrics and pyiqa do, so
+    ``float(fid.compute())`` works); ``compute(details=True)`` returns the whole result (``value``,
+    ``n``, the backbone, FID infinity's std, ...). A metric with several variants (FID infinity at
+    several smallest subsets) returns ``{variant: value}`` (or ``{variant: result}`` with details).
     """
 
     def __init__(self, spec: MetricSpec, built, device: "torch.device"):
@@ -112,11 +116,14 @@ class SetMetric:
         if gt is not None:
             self._gt.append(np.asarray(self._metric.extract(to_uint8(gt, "gt").to(self.device))))
 
-    def compute(self) -> dict:
+    def compute(self, details: bool = False) -> float | dict:
+        """The metric's value over every batch passed to :meth:`update` (``details``: the whole result dict)."""
         if not self._pred or not self._gt:
             raise ValueError(f"{self.spec.name}: update() with pred and gt batches before compute()")
         pred, gt = np.concatenate(self._pred), np.concatenate(self._gt)
         results, _ = compute_set(self._metric, pred, gt)
+        if not details:
+            results = {variant: result["value"] for variant, result in results.items()}
         return results[None] if list(results) == [None] else results
 
     def __repr__(self) -> str:

@@ -35,6 +35,12 @@ def _torchvision(builder_name: str) -> Callable[[], torch.nn.Module]:
     return build
 
 
+def _inception_v3_torchvision() -> torch.nn.Module:
+    import torchvision.models
+
+    return torchvision.models.inception_v3(weights=None, aux_logits=True, init_weights=True)
+
+
 def _inception_fid() -> torch.nn.Module:
     # torch-fidelity's extractor loads its weights inside __init__; skip that once to obtain the
     # randomly initialised architecture whose state dict we then save under the official name.
@@ -54,11 +60,13 @@ RANDOM_WEIGHT_NETWORKS: dict[str, tuple[Callable[[], torch.nn.Module], int, bool
     "vgg19_bn": (_torchvision("vgg19_bn"), 224, False),
     "resnet101": (_torchvision("resnet101"), 224, False),
     "inception_fid": (_inception_fid, 299, True),
+    "inception_v3_torchvision": (_inception_v3_torchvision, 299, False),
 }
 
 
 #: Each stand-in's seed offset, fixed so that registering another network never changes a stand-in.
-_SEED_OFFSETS = {"alexnet": 0, "inception_fid": 1, "resnet101": 4, "vgg16": 5, "vgg19": 6, "vgg19_bn": 7}
+_SEED_OFFSETS = {"alexnet": 0, "inception_fid": 1, "resnet101": 4, "vgg16": 5, "vgg19": 6, "vgg19_bn": 7,
+                "inception_v3_torchvision": 8}
 
 
 def calibration_batch(side: int) -> torch.Tensor:

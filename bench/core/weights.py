@@ -38,6 +38,7 @@ __all__ = [
     "weight_path",
     "is_present",
     "ensure_weights",
+    "read_state_dict",
     "verify_weights",
     "file_sha256",
     "is_offline",
@@ -101,6 +102,14 @@ _SPECS = (
                "weights-inception-2015-12-05-6726825d.pth", "torch-fidelity",
                "fid, fid_inf (Inception 2015-12-05, the TF-FID port)",
                sha256="6726825d0af5f729cebd5821db510b11b1cfad8faad88a03f1befd49fb9129b2"),
+    # torchvision's current file for Inception_V3_Weights.IMAGENET1K_V1. DDColor and CT2 load the
+    # older inception_v3_google-1a9a5a14.pth: the same tensors, re-saved by torchvision in torch's
+    # zip format (pytorch/vision PR #3851, 2021, part of issue #2068's re-upload of old weights;
+    # the old URL stays online), so either file gives the same features.
+    WeightSpec("inception_v3_torchvision", "inception_v3_google-0cc3c7bd.pth",
+               _TORCHVISION + "inception_v3_google-0cc3c7bd.pth", "torchvision",
+               "fid / fid_inf / kid with fid_backbone torchvision (DDColor's and CT2's INCEPTION_V3_FID; they load "
+               "the same weights as inception_v3_google-1a9a5a14.pth)"),
     WeightSpec("lpips_alex_linear", "alex.pth",
                "https://github.com/richzhang/PerceptualSimilarity/raw/master/lpips/weights/v0.1/alex.pth", "lpips",
                "lpips v0.1 linear heads (ship with the lpips package)",
@@ -288,3 +297,16 @@ def verify_weights(name: str) -> tuple[str, str]:
     if prefix:
         return ("ok-prefix" if digest.startswith(prefix) else "mismatch"), digest
     return "unverified", digest
+
+
+def read_state_dict(path: str | os.PathLike) -> dict:
+    """The tensors of a library's weights file (``torch.load(..., weights_only=True)``), memory-mapped
+    when the file allows it, so a network that uses part of a file (the FID Inception up to its pool)
+    reads only that part. The one reader of the libraries' weight files; colorbench's own checkpoints
+    go through ``reference_models.training.checkpoints.load_weights``."""
+    import torch
+
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    except RuntimeError:  # a file in torch's legacy (non-zip) format cannot be memory-mapped
+        return torch.load(path, map_location="cpu", weights_only=True)

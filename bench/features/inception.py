@@ -29,7 +29,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..core.weights import ensure_weights, file_sha256
+from ..core.weights import ensure_weights, file_sha256, read_state_dict
 from .conv import ConvReLU
 
 __all__ = ["POOL3_DIM", "InceptionPool3", "tf1_bilinear_resize"]
@@ -166,13 +166,6 @@ def _folded(state: dict[str, torch.Tensor], name: str) -> tuple[torch.Tensor, to
     return weight.detach().float(), bias.detach().float()
 
 
-def _load_state(path) -> dict[str, torch.Tensor]:
-    try:  # memory-mapped: only the tensors up to pool3 are read (not the logits layer)
-        return torch.load(path, map_location="cpu", weights_only=True, mmap=True)
-    except RuntimeError:  # a file in torch's legacy (non-zip) format cannot be memory-mapped
-        return torch.load(path, map_location="cpu", weights_only=True)
-
-
 class InceptionPool3:
     """Frozen torch-fidelity Inception (2015-12-05) returning pool3 features as float64 numpy.
 
@@ -188,7 +181,7 @@ class InceptionPool3:
         self.weights = ensure_weights("inception_fid")
         self.device = torch.device(device)
         self.batch_size = batch_size
-        state = _load_state(self.weights)
+        state = read_state_dict(self.weights)
         self._convs: dict[str, ConvReLU] = {}
         self._head_widths: dict[str, list[int]] = {}  # block -> output channels of each of its heads
         side = INPUT_SIDE  # of each layer's input, for oneDNN's choice of weight layout
@@ -252,15 +245,21 @@ class InceptionPool3:
                 x = _BLOCKS[kind](lambda branch, y, block=name: self._convs[f"{block}.{branch}"](y), list(heads), x)
         return torch.flatten(F.adaptive_avg_pool2d(x, 1), 1)
 
-    @torch.inference_mode()
     def __call__(self, images: torch.Tensor) -> np.ndarray:
         """uint8 ``(B, 3, H, W)`` -> ``(B, 2048)`` float64 pool3 features."""
-        if not isinstance(images, torch.Tensor) or images.dtype != torch.uint8:
-            kind = images.dtype if isinstance(images, torch.Tensor) else type(images).__name__
-            raise TypeError(f"Inception features need a uint8 tensor; got {kind}")
-        if images.ndim != 4 or images.shape[1] != 3:
-            raise ValueError(f"Inception features need images of shape (B, 3, H, W); got {tuple(images.shape)}")
-        chunks = [self._pool3(chunk.to(self.device)) for chunk in images.split(self.batch_size)]
-        if not chunks:
-            return np.zeros((0, POOL3_DIM), dtype=np.float64)
-        return torch.cat(chunks).to(torch.float64).cpu().numpy()
+        return batched_features(images, self._pool3, self.device, self.batch_size, POOL3_DIM)
+
+
+@torch.inference_mode()
+def batched_features(images: torch.Tensor, network, device: torch.device, batch_size: int, dim: int) -> np.ndarray:
+    """``network`` (float32 ``(b, dim)`` features of uint8 images on ``device``) over uint8 ``(B, 3, H, W)``
+    images in batches of ``batch_size`` -> ``(B, dim)`` float64 numpy; TypeError / ValueError on other input."""
+    if not isinstance(images, torch.Tensor) or images.dtype != torch.uint8:
+        kind = images.dtype if isinstance(images, torch.Tensor) else type(images).__name__
+        raise TypeError(f"Inception features need a uint8 tensor; got {kind}")
+    if images.ndim != 4 or images.shape[1] != 3:
+        raise ValueError(f"Inception features need images of shape (B, 3, H, W); got {tuple(images.shape)}")
+    chunks = [network(chunk.to(device)) for chunk in images.split(batch_size)]
+    if not chunks:
+        return np.zeros((0, dim), dtype=np.float64)
+    return torch.cat(chunks).to(torch.float64).cpu().numpy()

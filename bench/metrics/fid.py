@@ -1,7 +1,11 @@
-"""Fréchet Inception distance (FID) and its extrapolation to infinitely many samples (FID infinity).
+"""Fréchet Inception distance (FID), its extrapolation to infinitely many samples (FID infinity), and KID.
 
-Both work on torch-fidelity's Inception pool3 features (:mod:`bench.features.inception`), which the
-scorer extracts once for both (``features=INCEPTION_FEATURES``).
+All three work on Inception pool3 features, which the scorer extracts once for all of them
+(``features=INCEPTION_FEATURES``): torch-fidelity's TF-FID Inception (:mod:`bench.features.inception`,
+``fid_backbone = "tf"``, the default) or torchvision's ImageNet Inception v3 as DDColor's and CT2's
+``INCEPTION_V3_FID`` runs it (:mod:`bench.features.inception_torchvision`, ``fid_backbone =
+"torchvision"``). The two backbones give different numbers for the same images; a summary records
+which one was used, and the leaderboard never ranks one against the other.
 
 * ``fid`` matches ``torch_fidelity.calculate_metrics(fid=True)`` (= TTUR's TensorFlow FID): feature
   means and ``np.cov`` covariances, ``d = |mu_1 - mu_2|^2 + tr S_1 + tr S_2 - 2 tr sqrt(S_1 S_2)``.
@@ -9,6 +13,11 @@ scorer extracts once for both (``features=INCEPTION_FEATURES``).
   where to find them" (CVPR 2020; ``mchong6/FID_IS_infinity``, ``calculate_FID_infinity``): FID of
   random output subsets of sizes ``linspace(min_n, N, points)`` against the full ground-truth
   statistics, an ordinary least-squares line of FID on 1/size, and its intercept (1/size = 0).
+* ``kid`` is torch-fidelity's own Kernel Inception Distance (``metric_kid.kid_features_to_metric``:
+  unbiased MMD^2 with the cubic polynomial kernel over random subsets), called on these features.
+* ``fid_drop_partial_batch = k`` reproduces the ``get_activations`` of DDColor and CT2, which
+  computes features for ``N // k`` whole batches only: the last ``N mod k`` images of each set (in
+  split order) are left out of FID and FID infinity.
 
 All statistics and the square-root trace are float64. The trace is the symmetric form
 ``tr sqrt(S_1 S_2) = tr sqrt(L^T S_1 L)`` for any factor ``S_2 = L L^T``: a symmetric positive
@@ -33,7 +42,8 @@ from .registry import register_metric
 
 torch = lazy_import("torch")
 
-__all__ = ["INCEPTION_FEATURES", "FrechetToReference", "InceptionSetMetric", "feature_statistics", "fid",
+__all__ = ["INCEPTION_FEATURES", "FrechetToReference", "InceptionSetMetric", "drop_partial_batch",
+           "feature_statistics", "fid", "kid",
            "fid_infinity", "fid_infinity_intercept", "fid_infinity_min_n", "fid_infinity_variants",
            "frechet_distance", "trace_sqrt_product"]
 
@@ -260,6 +270,42 @@ def fid_infinity(pred_features: Array, gt_features: Array, *, min_n: int | None 
             "n": n, "min_n": int(min_n), "points": int(points), "repeats": int(repeats)}
 
 
+def drop_partial_batch(features: np.ndarray, batch_size: int) -> np.ndarray:
+    """The features of the whole batches of ``batch_size`` only (``get_activations``' ``N // batch_size``
+    batches); ``batch_size`` 0 keeps all."""
+    if batch_size <= 0:
+        return features
+    return features[: len(features) // batch_size * batch_size]
+
+
+def kid(pred_features: Array, gt_features: Array, *, subsets: int = 100, subset_size: int = 1000,
+        seed: int = 2020) -> dict:
+    """KID of ``(N, D)`` output features against ``(M, D)`` ground-truth features, by torch-fidelity's
+    ``kid_features_to_metric`` (its defaults: 100 subsets of 1000, seed 2020, cubic polynomial kernel).
+
+    The subset size is capped at ``min(N, M)`` (torch-fidelity refuses larger ones), and returned.
+
+    Returns:
+        ``value`` (mean MMD^2 over subsets), ``std`` (their population std, as torch-fidelity),
+        ``n``, ``subsets``, ``subset_size``.
+    """
+    from torch_fidelity.metric_kid import KEY_METRIC_KID_MEAN, KEY_METRIC_KID_STD, kid_features_to_metric
+
+    n, m = len(pred_features), len(gt_features)
+    size = min(subset_size, n, m)
+    if size < 2:
+        raise ColorbenchError(f"kid needs at least 2 outputs and 2 ground truths; got {n} and {m}")
+    pred, gt = torch.as_tensor(np.asarray(pred_features)), torch.as_tensor(np.asarray(gt_features))
+    result = kid_features_to_metric(pred, gt, kid_subsets=subsets, kid_subset_size=size, rng_seed=seed, verbose=False)
+    return {"value": float(result[KEY_METRIC_KID_MEAN]), "std": float(result[KEY_METRIC_KID_STD]), "n": n,
+            "subsets": int(subsets), "subset_size": int(size)}
+
+
+def _feature_network(config) -> tuple[str, ...]:
+    """The weights the Inception set metrics load under ``config.fid_backbone``."""
+    return ("inception_fid",) if config.fid_backbone == "tf" else ("inception_v3_torchvision",)
+
+
 class InceptionSetMetric:
     """A set metric on Inception pool3 features: ``extract`` per batch of images, ``compute`` per set.
 
@@ -268,40 +314,61 @@ class InceptionSetMetric:
     (``None``: the plain name).
 
     Args:
+        config: the metric settings (``fid_backbone``, ``fid_input_range``, ``fid_drop_partial_batch``).
         device: where the network and the linear algebra run.
         compute: ``compute(pred_features, gt_features, variant) -> dict`` with at least ``value``.
         variants: ``variants(n) -> (variants, skipped)`` for ``n`` outputs; ``skipped`` maps a
             variant that cannot be computed to the reason. Default: one unnamed variant.
     """
 
-    def __init__(self, device: torch.device | str, compute: Callable[[np.ndarray, np.ndarray, str | None], dict],
-                 variants: Callable[[int], tuple[list[str | None], dict[str, str]]] | None = None):
-        ensure_weights("inception_fid")  # fail early, naming the file
+    def __init__(self, config, device: torch.device | str,
+                 compute: Callable[[np.ndarray, np.ndarray, str | None], dict],
+                 variants: Callable[[int], tuple[list[str | None], dict[str, str]]] | None = None,
+                 drop_partial: bool = True):
+        for network in _feature_network(config):
+            ensure_weights(network)  # fail early, naming the file
+        self._backbone, self._input_range = config.fid_backbone, config.fid_input_range
+        self._drop = config.fid_drop_partial_batch if drop_partial else 0
         self._device = device
-        self._inception = None  # an InceptionPool3, loaded on first use: fid and fid_inf share one
+        self._inception = None  # the network, loaded on first use: fid, fid_inf and kid share one
         self._compute = compute
         self._variants = variants
+
+    def _network(self):
+        if self._backbone == "tf":
+            from ..features.inception import InceptionPool3
+
+            return InceptionPool3
+        from ..features.inception_torchvision import TorchvisionInceptionPool3
+
+        return TorchvisionInceptionPool3
 
     def extract(self, images: torch.Tensor) -> np.ndarray:
         """uint8 ``(B, 3, H, W)`` -> ``(B, 2048)`` float64 pool3 features."""
         if self._inception is None:
-            from ..features.inception import InceptionPool3
-
-            self._inception = InceptionPool3(self._device)
+            network = self._network()
+            self._inception = (network(self._device) if self._backbone == "tf"
+                               else network(self._device, input_range=self._input_range))
         return self._inception(images)
 
     def variants(self, n: int) -> tuple[list[str | None], dict[str, str]]:
+        n = len(drop_partial_batch(np.empty(n), self._drop))
         return self._variants(n) if self._variants else ([None], {})
 
     def compute(self, pred_features: np.ndarray, gt_features: np.ndarray, variant: str | None = None) -> dict:
         """The metric on the two sets' features (``variant``: one of :meth:`variants`)."""
-        return self._compute(pred_features, gt_features, variant)
+        pred, gt = drop_partial_batch(pred_features, self._drop), drop_partial_batch(gt_features, self._drop)
+        result = self._compute(pred, gt, variant)
+        if self._drop:
+            result["dropped_partial_batch"] = {"batch_size": self._drop, "outputs": len(pred_features) - len(pred),
+                                               "ground_truths": len(gt_features) - len(gt)}
+        return {**result, "backbone": self._backbone}
 
     def record(self) -> dict:
         """What the features depend on, for the scorer's ground-truth feature cache key."""
-        from ..features.inception import InceptionPool3
-
-        return {"name": INCEPTION_FEATURES, **InceptionPool3.describe_weights()}
+        network = self._network()
+        extra = {} if self._backbone == "tf" else {"input_range": self._input_range}
+        return {"name": INCEPTION_FEATURES, "backbone": self._backbone, **extra, **network.describe_weights()}
 
 
 def _fid_result(pred_features: np.ndarray, gt_features: np.ndarray, variant: str | None,
@@ -334,20 +401,41 @@ def _fid_inf_result(pred_features: np.ndarray, gt_features: np.ndarray, variant:
     return {**result, "std_ddof": 1}
 
 
-@register_metric("fid", higher_is_better=False, needs=("gt",), networks=("inception_fid",),
+_BACKBONES = ("inception_fid", "inception_v3_torchvision")
+_BACKBONE_MATCH = ("; fid_backbone torchvision: DDColor basicsr/metrics/custom_fid.py = CT2 segm/metrics.py "
+                   "INCEPTION_V3_FID pool features and calculate_frechet_distance (scipy sqrtm), run side by side")
+
+
+@register_metric("fid", higher_is_better=False, needs=("gt",), networks=_BACKBONES, network_rule=_feature_network,
                  output="per_set", features=INCEPTION_FEATURES,
-                 matches="torch_fidelity.calculate_metrics(input1, input2, fid=True) (TF Inception 2015-12-05 pool3)")
+                 matches="torch_fidelity.calculate_metrics(input1, input2, fid=True) (TF Inception 2015-12-05 pool3)"
+                         + _BACKBONE_MATCH)
 def fid_metric(config, device):
     """Fréchet Inception distance between the outputs and the ground truths (torch-fidelity's FID)."""
-    return InceptionSetMetric(device, partial(_fid_result, device=device))
+    return InceptionSetMetric(config, device, partial(_fid_result, device=device))
 
 
-@register_metric("fid_inf", higher_is_better=False, needs=("gt",), networks=("inception_fid",),
+@register_metric("fid_inf", higher_is_better=False, needs=("gt",), networks=_BACKBONES, network_rule=_feature_network,
                  output="per_set", features=INCEPTION_FEATURES,
                  matches="mchong6/FID_IS_infinity calculate_FID_infinity (OLS of FID on 1/N over 15 subset sizes), "
                          "repeated, mean and sample std (ddof 1); on the TF-FID Inception (torch-fidelity's port, as "
-                         "our fid), where Chong & Forsyth's code uses torchvision's Inception")
+                         "our fid) by default, where Chong & Forsyth's code uses torchvision's Inception"
+                         + _BACKBONE_MATCH)
 def fid_inf_metric(config, device):
     """FID infinity (Chong & Forsyth 2020): FID extrapolated to infinitely many outputs, mean +- std."""
-    return InceptionSetMetric(device, partial(_fid_inf_result, config=config, device=device),
+    return InceptionSetMetric(config, device, partial(_fid_inf_result, config=config, device=device),
                               variants=partial(fid_infinity_variants, config.fid_inf_min_n))
+
+
+def _kid_result(pred_features: np.ndarray, gt_features: np.ndarray, variant: str | None, config) -> dict:
+    return kid(pred_features, gt_features, subsets=config.kid_subsets, subset_size=config.kid_subset_size,
+               seed=config.kid_seed)
+
+
+@register_metric("kid", higher_is_better=False, needs=("gt",), networks=_BACKBONES, network_rule=_feature_network,
+                 output="per_set", features=INCEPTION_FEATURES, default=False,
+                 matches="torch_fidelity.metric_kid.kid_features_to_metric (called on the same features as fid; "
+                         "torch-fidelity's subsets, kernel and seed)")
+def kid_metric(config, device):
+    """Kernel Inception distance (torch-fidelity's, unbiased at small N), mean +- std over random subsets."""
+    return InceptionSetMetric(config, device, partial(_kid_result, config=config), drop_partial=False)

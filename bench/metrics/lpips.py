@@ -23,7 +23,7 @@ from __future__ import annotations
 import warnings
 
 from ..core.lazy import lazy_import
-from ..core.weights import ensure_weights
+from ..core.weights import ensure_weights, read_state_dict
 from .base import Batch, check_images
 from .registry import register_metric
 
@@ -82,13 +82,6 @@ def load_lpips(backbone: str, device: torch.device | str = "cpu") -> torch.nn.Mo
     return model.to(device).eval().requires_grad_(False)
 
 
-def _load_state(path) -> dict:
-    try:  # memory-mapped: only the tensors used are read
-        return torch.load(path, map_location="cpu", weights_only=True, mmap=True)
-    except RuntimeError:  # a file in torch's legacy (non-zip) format cannot be memory-mapped
-        return torch.load(path, map_location="cpu", weights_only=True)
-
-
 class LpipsNet:
     """LPIPS v0.1 for inference: ``net(in0, in1)`` equals ``lpips.LPIPS(net=..., version="0.1")(in0, in1)``.
 
@@ -106,8 +99,8 @@ class LpipsNet:
             raise ValueError(f"unknown LPIPS backbone {backbone!r}; choose from {list(_NETS)}")
         self.pnet_type, backbone_weights, linear_weights = _NETS[backbone]
         self.device = torch.device(device)
-        features = _load_state(ensure_weights(backbone_weights))
-        heads = _load_state(ensure_weights(linear_weights))
+        features = read_state_dict(ensure_weights(backbone_weights))
+        heads = read_state_dict(ensure_weights(linear_weights))
         self.layers = []
         for step in _BACKBONES[self.pnet_type]:
             if isinstance(step, tuple) and len(step) == 3:

@@ -51,6 +51,8 @@ class MetricSpec:
         description: one line for ``--help`` and the docs.
         default: part of the default set (``score`` without ``metrics``); ``False`` for variants
             that run only when asked for by name (``lpips_vgg``).
+        network_rule: for a metric whose network depends on its settings (FID's backbone),
+            ``network_rule(config)`` -> the weight names a run with ``config`` loads; None: ``networks``.
     """
 
     name: str
@@ -63,6 +65,11 @@ class MetricSpec:
     features: str | None = None
     description: str = ""
     default: bool = True
+    network_rule: Callable | None = None
+
+    def networks_for(self, config) -> tuple[str, ...]:
+        """The weight names a run with ``config`` (a :class:`~bench.config.ScoreConfig`) loads."""
+        return tuple(self.network_rule(config)) if self.network_rule else self.networks
 
     @property
     def direction(self) -> str:
@@ -76,7 +83,8 @@ METRICS: Registry[MetricSpec] = Registry("metric", METRIC_MODULES,
 
 def register_metric(name: str, *, higher_is_better: bool, needs: tuple[str, ...] = (),
                     networks: tuple[str, ...] = (), output: str = "per_image", matches: str = "",
-                    features: str | None = None, description: str = "", default: bool = True) -> Callable:
+                    features: str | None = None, description: str = "", default: bool = True,
+                    network_rule: Callable | None = None) -> Callable:
     """Decorator registering ``factory(config, device)`` as metric ``name`` (its docstring's first
     line is the description unless one is given)."""
     if output not in OUTPUTS:
@@ -89,7 +97,7 @@ def register_metric(name: str, *, higher_is_better: bool, needs: tuple[str, ...]
     def decorate(factory: Callable) -> Callable:
         summary = description or (factory.__doc__ or "").strip().split("\n")[0]
         METRICS.add(name, MetricSpec(name, higher_is_better, tuple(needs), tuple(networks), output, matches, factory,
-                                     features, summary, default))
+                                     features, summary, default, network_rule))
         return factory
 
     return decorate

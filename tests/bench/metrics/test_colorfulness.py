@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from bench.metrics.colorfulness import colorfulness, colorfulness_diff
+from bench.metrics.colorfulness import colorfulness, colorfulness_diff, colorfulness_set_diff
 from tests.helpers import hwc, photo_batch
 
 
@@ -83,3 +83,49 @@ def test_through_the_tensor_api_equals_the_published_formula():
     expected = [_published_colorfulness(hwc(image)) for image in pred]
     np.testing.assert_allclose(create_metric("colorfulness")(pred=pred).numpy(), expected, rtol=1e-10)
     torch.testing.assert_close(create_metric("colorfulness_diff")(pred=pred, gt=gt), colorfulness_diff(pred, gt))
+
+
+def _tutorial_colorfulness(image: np.ndarray) -> float:
+    """The abs form, written from DDColor's basicsr/metrics/colorfulness.py calculate_cf (= CT2's
+    segm/eval_colorfullness.py image_colorfulness), on an (H, W, 3) RGB uint8 image."""
+    r, g, b = (image[..., k].astype(np.float64) for k in range(3))
+    rg = np.absolute(r - g)
+    yb = np.absolute(0.5 * (r + g) - b)
+    return float(np.sqrt(np.std(rg) ** 2 + np.std(yb) ** 2) + 0.3 * np.sqrt(np.mean(rg) ** 2 + np.mean(yb) ** 2))
+
+
+def test_abs_form_matches_the_tutorial_code_and_differs_from_hasler():
+    images = photo_batch(4, 21, 34, seed=3)
+    values = colorfulness(images, "abs")
+    expected = [_tutorial_colorfulness(hwc(x)) for x in images]
+    np.testing.assert_allclose(values.numpy(), expected, rtol=1e-12, atol=1e-12)
+    # Another number wherever an opponent difference changes sign within the image: half pure red,
+    # half pure green has |R - G| = 255 everywhere (no spread, mean 255) where the signed form has spread 255.
+    red_green = torch.zeros(1, 3, 4, 4, dtype=torch.uint8)
+    red_green[:, 0, :2] = 255
+    red_green[:, 1, 2:] = 255
+    assert colorfulness(red_green, "abs").item() == pytest.approx(0.3 * math.hypot(255, 127.5), rel=1e-14)
+    assert colorfulness(red_green).item() == pytest.approx(255 + 0.3 * 127.5, rel=1e-14)
+    gt = photo_batch(4, 21, 34, seed=7)
+    expected_diff = [abs(_tutorial_colorfulness(hwc(p)) - _tutorial_colorfulness(hwc(g))) for p, g in zip(images, gt)]
+    np.testing.assert_allclose(colorfulness_diff(images, gt, "abs").numpy(), expected_diff, rtol=1e-12, atol=1e-12)
+    with pytest.raises(ValueError, match="hasler, abs"):
+        colorfulness(images, "signed")
+
+
+@pytest.mark.parametrize("form", ["hasler", "abs"])
+def test_set_diff_is_the_difference_of_means(form):
+    from bench import create_metric
+
+    pred, gt = photo_batch(5, 16, 16, seed=1), photo_batch(5, 16, 16, seed=2)
+    direct = abs(np.mean([_published_colorfulness(hwc(p)) if form == "hasler" else _tutorial_colorfulness(hwc(p))
+                          for p in pred]) -
+                 np.mean([_published_colorfulness(hwc(g)) if form == "hasler" else _tutorial_colorfulness(hwc(g))
+                          for g in gt]))
+    metric = create_metric("colorfulness_set_diff", colorfulness_form=form)
+    metric.update(pred=pred[:2], gt=gt[:3])
+    metric.update(pred=pred[2:], gt=gt[3:])
+    assert metric.compute() == pytest.approx(direct, rel=1e-12, abs=1e-12)
+    # The per-image delta averages |differences|, so it is at least the set-level one.
+    assert colorfulness_diff(pred, gt, form).mean().item() >= metric.compute() - 1e-12
+    assert colorfulness_set_diff([1.0, 3.0], [2.0]) == 0.0  # over and under cancel at set level

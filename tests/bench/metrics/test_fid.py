@@ -222,16 +222,21 @@ def write_folder(folder, images: torch.Tensor) -> None:
         Image.fromarray(image.permute(1, 2, 0).numpy()).save(folder / f"{i:03d}.png")
 
 
-def test_fid_equals_torch_fidelity_on_image_folders(random_weights, tmp_path):
+def torch_fidelity_on_folders(tmp_path, first: torch.Tensor, second: torch.Tensor, **metrics) -> dict:
+    """``torch_fidelity.calculate_metrics`` on the two image sets written as PNG folders (CPU, no cache)."""
     import torch_fidelity
 
+    write_folder(tmp_path / "a", first)
+    write_folder(tmp_path / "b", second)
+    return torch_fidelity.calculate_metrics(input1=str(tmp_path / "a"), input2=str(tmp_path / "b"), cuda=False,
+                                            verbose=False, cache=False, cache_root=str(tmp_path / "cache"),
+                                            save_cpu_ram=True, **metrics)
+
+
+def test_fid_equals_torch_fidelity_on_image_folders(random_weights, tmp_path):
     random_weights("inception_fid")
     natural, tinted = image_sets()
-    write_folder(tmp_path / "a", natural)
-    write_folder(tmp_path / "b", tinted)
-    expected = torch_fidelity.calculate_metrics(
-        input1=str(tmp_path / "a"), input2=str(tmp_path / "b"), fid=True, cuda=False, verbose=False, cache=False,
-        cache_root=str(tmp_path / "cache"), save_cpu_ram=True)["frechet_inception_distance"]
+    expected = torch_fidelity_on_folders(tmp_path, natural, tinted, fid=True)["frechet_inception_distance"]
 
     metric = get_metric("fid").factory(ScoreConfig(), torch.device("cpu"))
     pred = np.concatenate([metric.extract(natural[:13]), metric.extract(natural[13:])])  # batching is free
@@ -239,7 +244,7 @@ def test_fid_equals_torch_fidelity_on_image_folders(random_weights, tmp_path):
     assert pred.shape == (20, 2048) and pred.dtype == np.float64
     assert np.median(pred.std(0)) > 1e-3 * np.abs(pred).mean()  # the calibrated features vary
     value = metric.compute(pred, gt)
-    assert value == {"value": pytest.approx(expected, rel=1e-4, abs=1e-3), "n": 20}
+    assert value == {"value": pytest.approx(expected, rel=1e-4, abs=1e-3), "n": 20, "backbone": "tf"}
     assert value["value"] > 1e-2 * np.trace(np.cov(pred, rowvar=False))  # not trivially 0
     assert metric.compute(pred, pred)["value"] == pytest.approx(0.0, abs=1e-6)
 
@@ -274,22 +279,49 @@ def test_missing_weights_are_named(empty_torch_home):
 
 def test_through_the_tensor_api_equals_torch_fidelity(random_weights, tmp_path):
     """bench.create_metric("fid"): update() in batches of any size, compute() = torch-fidelity's FID."""
-    import torch_fidelity
-
     from bench import create_metric
 
     random_weights("inception_fid")
     natural, tinted = image_sets(count=12)
-    write_folder(tmp_path / "a", natural)
-    write_folder(tmp_path / "b", tinted)
-    expected = torch_fidelity.calculate_metrics(
-        input1=str(tmp_path / "a"), input2=str(tmp_path / "b"), fid=True, cuda=False, verbose=False, cache=False,
-        cache_root=str(tmp_path / "cache"), save_cpu_ram=True)["frechet_inception_distance"]
+    expected = torch_fidelity_on_folders(tmp_path, natural, tinted, fid=True)["frechet_inception_distance"]
     fid_metric = create_metric("fid")
     fid_metric.update(pred=natural[:5], gt=tinted[:7])
     fid_metric.update(pred=natural[5:], gt=tinted[7:])
-    assert fid_metric.compute()["value"] == pytest.approx(expected, rel=1e-4, abs=1e-3)
+    value = fid_metric.compute()  # the number itself, as torchmetrics and pyiqa return it
+    assert isinstance(value, float) and value == pytest.approx(expected, rel=1e-4, abs=1e-3)
+    assert fid_metric.compute(details=True) == {"value": value, "n": 12, "backbone": "tf"}
     fid_inf = create_metric("fid_inf", fid_inf_repeats=2, fid_inf_min_n=(4, 8, 30))
     fid_inf.update(pred=natural, gt=tinted)
-    results = fid_inf.compute()
+    results = fid_inf.compute(details=True)
     assert set(results) == {"4", "8"} and results["4"]["min_n"] == 4 and np.isfinite(results["8"]["value"])
+    assert fid_inf.compute() == {variant: result["value"] for variant, result in results.items()}
+
+
+def test_kid_equals_torch_fidelity_on_image_folders(random_weights, tmp_path):
+    """kid: torch-fidelity's own KID, on the same Inception features as fid (subset size capped at N)."""
+    random_weights("inception_fid")
+    natural, tinted = image_sets()
+    expected = torch_fidelity_on_folders(tmp_path, natural, tinted, kid=True, kid_subsets=7, kid_subset_size=20)
+    metric = get_metric("kid").factory(ScoreConfig(kid_subsets=7), torch.device("cpu"))
+    value = metric.compute(metric.extract(natural), metric.extract(tinted))
+    assert value["subset_size"] == 20 and value["subsets"] == 7 and value["backbone"] == "tf"
+    assert value["value"] == pytest.approx(expected["kernel_inception_distance_mean"], rel=1e-3, abs=1e-6)
+    assert value["std"] == pytest.approx(expected["kernel_inception_distance_std"], rel=1e-2, abs=1e-6)
+    assert value["value"] > 1e-3
+
+
+def test_partial_batch_drop_leaves_out_the_last_images_of_each_set(random_weights):
+    """fid_drop_partial_batch = k: FID of the first N // k * k outputs against the first M // k * k
+    ground truths, as DDColor's and CT2's get_activations computes it; recorded in the result."""
+    random_weights("inception_fid")
+    pred, gt = (np.random.default_rng(seed).normal(size=(n, 16)) for seed, n in ((0, 23), (1, 18)))
+    metric = get_metric("fid").factory(ScoreConfig(fid_drop_partial_batch=8), torch.device("cpu"))
+    value = metric.compute(pred, gt)
+    assert value["value"] == pytest.approx(fid(pred[:16], gt[:16]), rel=1e-12)
+    assert value["n"] == 16 and value["dropped_partial_batch"] == {"batch_size": 8, "outputs": 7, "ground_truths": 2}
+    assert value["value"] != pytest.approx(fid(pred, gt), rel=1e-3)
+    assert get_metric("fid").factory(ScoreConfig(), torch.device("cpu")).compute(pred, gt)["value"] == pytest.approx(
+        fid(pred, gt), rel=1e-12)
+    fid_inf_metric = get_metric("fid_inf").factory(ScoreConfig(fid_drop_partial_batch=8, fid_inf_repeats=2),
+                                                   torch.device("cpu"))
+    assert fid_inf_metric.compute(pred, gt)["n"] == 16

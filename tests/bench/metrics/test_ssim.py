@@ -78,3 +78,17 @@ def test_through_the_tensor_api_equals_skimage():
     np.testing.assert_allclose(metric(pred=pred, gt=gt).numpy(), _skimage_ssim(pred, gt), rtol=0, atol=1e-5)
     np.testing.assert_allclose(metric(pred=pred / 255.0, gt=gt / 255.0).numpy(), _skimage_ssim(pred, gt), rtol=0,
                                atol=1e-5)
+
+
+@pytest.mark.parametrize("height, width", [(11, 11), (23, 17), (300, 260)])
+def test_uniform_window_matches_skimages_default_call_as_ct2_makes_it(height, width):
+    """CT2's segm/metrics.py: compare_ssim(gt, pred, data_range=225, multichannel=True), i.e. skimage's
+    default 7x7 box window with sample covariance (and their data_range typo)."""
+    pred, gt = _pairs(2, height, width)
+    expected = [structural_similarity(g.permute(1, 2, 0).numpy(), p.permute(1, 2, 0).numpy(), data_range=225,
+                                      channel_axis=-1) for p, g in zip(pred, gt)]
+    values = ssim(pred, gt, window="uniform", data_range=225.0)
+    np.testing.assert_allclose(values.numpy(), expected, rtol=0, atol=1e-10)
+    assert (values - ssim(pred, gt)).abs().min() > 1e-4  # another number than Wang et al.'s setting
+    with pytest.raises(ValueError, match="gaussian, uniform"):
+        ssim(pred, gt, window="box")
