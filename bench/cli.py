@@ -28,7 +28,8 @@ from .core.errors import USAGE_EXIT_CODE, ColorbenchError
 from .version import __version__
 
 #: Subcommands in the order of the benchmark loop; any others follow alphabetically.
-COMMAND_ORDER = ("demo", "pairs", "materialize", "baseline", "score", "leaderboard", "colorize", "train", "weights")
+COMMAND_ORDER = ("demo", "pairs", "materialize", "baseline", "score", "protocols", "leaderboard", "colorize", "train",
+                 "weights")
 ENTRY_POINT_GROUP = "colorbench.commands"
 
 

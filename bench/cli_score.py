@@ -26,6 +26,9 @@ checksums and device used).
 Metrics (* runs only when named in --metrics):
 {metrics}
 
+--protocol NAME scores under a paper's rules (`colorbench protocols` lists them): its metrics,
+level, resizing and every setting, recorded in summary.json; the split must fit it.
+
 Without --metrics every default metric the split supports runs; one whose pretrained network is
 missing is skipped, with the reason in summary.json (never a number).
 Each image is decoded once; networks run batched, on GPU when present; ground-truth features are
@@ -73,7 +76,11 @@ def register(subparsers) -> None:
     parser.add_argument("--resize", action="store_true",
                         help="resize outputs whose size differs from the target (bicubic) instead of failing")
     parser.add_argument("--config", metavar="JSON",
-                        help="metric settings as a JSON object, e.g. '{\"lpips_r_h\": 0.1}'")
+                        help="metric settings as a JSON object, e.g. '{\"lpips_r_h\": 0.1}'; with --protocol, "
+                             "single settings that override the protocol's (recorded)")
+    parser.add_argument("--protocol", metavar="NAME",
+                        help="score under a paper's evaluation rules (its metrics, level, resizing and every "
+                             "setting; `colorbench protocols` lists them); the split must fit it")
     add_seed_option(parser)
     parser.set_defaults(func=run, runs_distributed=True)
 
@@ -95,7 +102,8 @@ def run(args: argparse.Namespace) -> int:
     result = score(args.split, args.pred, metrics=metrics, level=args.level, method=args.method, out_dir=args.out,
                    device=args.device, batch_size=args.batch_size, batch_pixels=args.batch_pixels,
                    workers=args.workers, resume=args.resume, overwrite=args.overwrite,
-                   allow_missing=args.allow_missing, resize=args.resize, config=ScoreConfig.from_dict(settings),
+                   allow_missing=args.allow_missing, resize=args.resize,
+                   config=settings if args.protocol else ScoreConfig.from_dict(settings), protocol=args.protocol,
                    images_root=args.images, pool_root=args.pool_images)
     print(format_summary(result.summary))
     return 0
@@ -105,8 +113,10 @@ def format_summary(summary: dict) -> str:
     """The summary as a short text table."""
     pairs = summary["pairs"]
     partial = f" of {pairs['total']}, PARTIAL" if pairs["scored"] < pairs["total"] else ""
+    protocol = (summary.get("meta") or {}).get("protocol")
+    rules = f", protocol {protocol['name']}" if protocol else ""
     lines = [f"{summary['method']} on split {summary['split_id']} ({summary['level']} level, "
-             f"{pairs['scored']}{partial} pairs)"]
+             f"{pairs['scored']}{partial} pairs{rules})"]
     for name, entry in summary["metrics"].items():
         value = entry["value"]
         text = f"{value:.4f}" if isinstance(value, float) else str(value)

@@ -23,6 +23,10 @@ schema is :mod:`bench.results`).
   still waiting in a bucket have had no scoring work yet; a resumed run reads them again);
   ``resume=True`` continues from there (refusing a checkpoint of other outputs or settings, see
   :mod:`bench.score_state`) and loses or duplicates no row.
+* Other papers' rules: a protocol (:mod:`bench.protocols`) fixes the metrics, level and settings;
+  settings that resize outputs and ground truths or send the ground truth through Lab
+  (:mod:`bench.eval_prep`) are applied in the DataLoader worker that decoded the pair, so no image
+  is decoded twice. On a split without references, metrics that need one are skipped with the reason.
 * One run per output folder at a time (an OS lock on ``OUT``); an existing result is replaced only
   with ``overwrite=True``; the output folder is checked before any work starts.
 * Several processes (``torchrun``, :mod:`bench.core.distributed`): the pairs left to score are
@@ -58,6 +62,7 @@ from .core.paths import check_output_dir, exclusive_lock
 from .core.splits import Split, load_split, plain_records
 from .core.weights import ensure_weights, file_sha256, weight_path
 from .core.workers import data_loader
+from .eval_prep import ImagePrep
 from .metrics.base import Batch, compute_set
 from .metrics.registry import MetricSpec, get_metric, list_metrics
 from .pairs_io import PairSource, keep_items, safe_load_pair
@@ -83,7 +88,7 @@ from .score_state import (
 )
 from .version import __version__
 
-__all__ = ["CHECKPOINT_SECONDS", "OBJECT_SUFFIX", "ScoreResult", "score"]
+__all__ = ["CHECKPOINT_SECONDS", "OBJECT_SUFFIX", "ScoreResult", "score", "resolve_protocol"]
 
 #: At most this many seconds of work pass between two checkpoints (``$COLORBENCH_CHECKPOINT_SECONDS``
 #: overrides it: 0 saves after every batch, as the tests of interrupted multi-process runs need).
@@ -101,20 +106,28 @@ class ScoreResult:
     summary: dict
 
 
-def _select_metrics(requested: list[str] | None, split: Split) -> tuple[list[MetricSpec], dict[str, str]]:
-    """The metrics to run and, for the default set, those skipped with the reason."""
+def _select_metrics(requested: list[str] | None, split: Split, config: ScoreConfig,
+                    strict: bool = True) -> tuple[list[MetricSpec], dict[str, str]]:
+    """The metrics to run and, for the default set, those skipped with the reason (metrics that need
+    a reference are skipped on a split without references even when named: a protocol or a metric
+    list written for exemplar-based methods then still scores automatic ones). ``strict=False``
+    skips named metrics that cannot run too, instead of failing."""
     has_labels = bool(split.table["label"].notna().any())
-    explicit = requested is not None
+    explicit = requested is not None and strict
     specs, skipped = [], {}
-    for name in requested if explicit else list_metrics(default_only=True):
+    for name in requested if requested is not None else list_metrics(default_only=True):
         spec = get_metric(name)
+        if "reference" in spec.needs and not split.has_references:
+            skipped[name] = (f"needs a reference; split {split.split_id} has none (automatic colorization, "
+                             "built with --references 0)")
+            continue
         if "label" in spec.needs and not has_labels:
             if explicit:
                 raise ColorbenchError(f"metric {name} needs class labels and split {split.split_id} has none")
             skipped[name] = "the split has no class labels"
             continue
         try:
-            for network in spec.networks:
+            for network in spec.networks_for(config):
                 ensure_weights(network)
         except MissingWeightsError as exc:
             if explicit:
@@ -122,7 +135,7 @@ def _select_metrics(requested: list[str] | None, split: Split) -> tuple[list[Met
             skipped[name] = str(exc)
             continue
         specs.append(spec)
-    if not specs:
+    if not specs and strict:
         raise ColorbenchError("no metric can run: " + "; ".join(f"{k}: {v}" for k, v in skipped.items()))
     return specs, skipped
 
@@ -166,14 +179,23 @@ def _refuse_existing_result(out: Path, overwrite: bool) -> None:
 
 
 class _Pairs(Dataset):
-    def __init__(self, rows: list[dict], source: PairSource, object_level: bool):
-        self.rows, self.source, self.object_level = rows, source, object_level
+    """Each pair decoded once, then prepared (:class:`ImagePrep`) once per preparation asked for:
+    ``{"pair_id", "prepared": [item per prep]}``, or ``{"pair_id", "error"}``."""
+
+    def __init__(self, rows: list[dict], source: PairSource, object_level: bool, preps: tuple[ImagePrep, ...]):
+        self.rows, self.source, self.object_level, self.preps = rows, source, object_level, preps
 
     def __len__(self) -> int:
         return len(self.rows)
 
     def __getitem__(self, i: int) -> dict:
-        return safe_load_pair(self.rows[i], self.source, self.object_level)
+        item = safe_load_pair(self.rows[i], self.source, self.object_level)
+        if "error" in item:
+            return item
+        try:
+            return {"pair_id": item["pair_id"], "prepared": [prep.apply(item) for prep in self.preps]}
+        except ColorbenchError as exc:
+            return {"pair_id": item["pair_id"], "error": exc}
 
 
 def _views(item: dict, levels: list[str]) -> dict[str, dict]:
@@ -295,7 +317,8 @@ def score(split: Split | str | os.PathLike, pred_dir: str | os.PathLike, *, metr
           device: str = "auto", batch_size: int = DEFAULT_BATCH_SIZE, batch_pixels: int = DEFAULT_BATCH_PIXELS,
           workers: int = DEFAULT_WORKERS,
           resume: bool = False, overwrite: bool = False, allow_missing: bool = False, resize: bool = False,
-          config: ScoreConfig | dict | None = None, images_root: str | os.PathLike | None = None,
+          config: ScoreConfig | dict | None = None, protocol: str | None = None,
+          images_root: str | os.PathLike | None = None,
           pool_root: str | os.PathLike | None = None, progress: bool = True,
           warn: Callable[[str], None] | None = None) -> ScoreResult:
     """Score the outputs in ``pred_dir`` (``<pair_id>.png``) on ``split``.
@@ -303,7 +326,8 @@ def score(split: Split | str | os.PathLike, pred_dir: str | os.PathLike, *, metr
     Args:
         metrics: metric names (default: every metric of the default set the split supports whose
             network is present; the others are listed in ``summary["skipped"]`` with the reason;
-            variants such as ``lpips_vgg`` run only when named).
+            variants such as ``lpips_vgg`` run only when named). Metrics that need a reference
+            are skipped, with the reason, on a split without references.
         level: ``image``, ``object`` or ``both``.
         method: the method's name in the summary (default: ``pred_dir``'s folder name).
         out_dir: where to write ``per_image.parquet`` and ``summary.json`` (None: write nothing).
@@ -315,7 +339,11 @@ def score(split: Split | str | os.PathLike, pred_dir: str | os.PathLike, *, metr
         allow_missing: score the outputs present instead of failing on missing ones (the result
             is marked partial).
         resize: resize outputs whose size differs from the target (bicubic) instead of failing.
-        config: metric settings (:class:`ScoreConfig` or a dict of its fields).
+        config: metric settings (:class:`ScoreConfig` or a dict of its fields); with ``protocol``,
+            a dict overrides single settings of the protocol's (recorded as overrides).
+        protocol: a registered protocol (:mod:`bench.protocols`, ``colorbench protocols``): its
+            metrics, level and settings, after checking that the split fits it; ``metrics`` and
+            ``level`` must then be left at their defaults.
         images_root, pool_root: where the split's target and reference images are now, if they
             moved since the split was built.
 
@@ -333,9 +361,9 @@ def score(split: Split | str | os.PathLike, pred_dir: str | os.PathLike, *, metr
     if out is None and world.active:
         raise ColorbenchError("scoring in several processes needs an output folder (--out / out_dir): the processes "
                               "merge their results through it")
-    config = config if isinstance(config, ScoreConfig) else ScoreConfig.from_dict(config)
     split_file = None if isinstance(split, Split) else str(Path(split).resolve())
     split = split if isinstance(split, Split) else load_split(split)
+    metrics, level, config, protocol_record = resolve_protocol(protocol, split, metrics, level, config)
     config = config.for_split(split.level)
     with exclusive_lock(out, "scoring run") if out is not None and world.is_main else nullcontext():
         if out is not None and world.is_main:
@@ -346,16 +374,68 @@ def score(split: Split | str | os.PathLike, pred_dir: str | os.PathLike, *, metr
         return _score(split, split_file, Path(pred_dir), out, metrics=metrics, level=level, method=method,
                       device=device, batch_size=batch_size, batch_pixels=batch_pixels, workers=workers,
                       resume=resume, allow_missing=allow_missing, resize=resize, config=config,
-                      images_root=images_root, pool_root=pool_root, progress=progress, warn=warn)
+                      protocol=protocol_record, images_root=images_root, pool_root=pool_root, progress=progress,
+                      warn=warn)
+
+
+def resolve_protocol(protocol: str | None, split: Split, metrics: list[str] | None, level: str,
+                     config: ScoreConfig | dict | None) -> tuple[list[str] | None, str, ScoreConfig, dict | None]:
+    """``(metrics, level, config, protocol record)`` of a run: the arguments as given without a
+    protocol; with one, its metrics, level and settings (a dict ``config`` overriding single settings),
+    after checking that ``split`` fits it."""
+    if protocol is None:
+        return metrics, level, (config if isinstance(config, ScoreConfig) else ScoreConfig.from_dict(config)), None
+    from .protocols import get_protocol
+
+    rules = get_protocol(protocol)
+    if metrics is not None:
+        raise ColorbenchError(f"--protocol {protocol} fixes the metrics ({', '.join(rules.metrics)}); drop --metrics, "
+                              "or score without --protocol")
+    if level not in ("both", rules.level):
+        raise ColorbenchError(f"--protocol {protocol} scores at {rules.level} level; drop --level")
+    if isinstance(config, ScoreConfig):
+        raise ColorbenchError("with a protocol, pass settings to override as a dict (or --config JSON), not a "
+                              "ScoreConfig")
+    rules.check_split(split)
+    protocol_config = rules.config()
+    resolved = ScoreConfig.from_dict({**dict(rules.settings), **dict(config or {})})
+    overrides = {key: value for key, value in resolved.as_dict().items() if value != getattr(protocol_config, key)}
+    return list(rules.metrics), rules.level, resolved, {**rules.record(), "overrides": overrides}
+
+
+def _build(specs: list[MetricSpec], config: ScoreConfig, torch_device: torch.device, split: Split, levels: list[str],
+           pair_ids: list[str]) -> dict:
+    """The built metrics of one run and its ground-truth caches (what :class:`_Pass` takes)."""
+    built = {spec.name: spec.factory(config, torch_device) for spec in specs}
+    per_image = [s for s in specs if s.output == "per_image"]
+    extractors = {}  # feature key -> extractor shared by the set metrics using it
+    for spec in specs:
+        if spec.output == "per_set":
+            extractors.setdefault(spec.features or spec.name, built[spec.name])
+    # Everything whose ground-truth half is cached: set-metric features, and per-image metrics
+    # with a gt_side (see bench.metrics.base).
+    sided = {s.name: built[s.name] for s in per_image if hasattr(built[s.name], "gt_side")}
+    prep = ImagePrep.of(config)
+    gt_keys = {(lvl, key): _gt_cache_key(split, lvl, key, pair_ids, source, prep)
+               for lvl in levels for key, source in {**extractors, **sided}.items()}
+    return {"built": built, "per_image": per_image, "extractors": extractors, "sided": sided, "gt_keys": gt_keys,
+            "gt_cache": {k: load_arrays(v) for k, v in gt_keys.items()}}
+
+
+def _check_prep(config: ScoreConfig, levels: list[str]) -> None:
+    if config.image_transform != "none" and "object" in levels:
+        raise ColorbenchError(f"image_transform {config.image_transform} resizes whole images; it applies to image "
+                              "level only: pass --level image")
 
 
 def _score(split: Split, split_file: str | None, pred_dir: Path, out: Path | None, *, metrics, level, method, device,
-           batch_size, batch_pixels, workers, resume, allow_missing, resize, config: ScoreConfig, images_root,
-           pool_root, progress, warn) -> ScoreResult:
+           batch_size, batch_pixels, workers, resume, allow_missing, resize, config: ScoreConfig, protocol,
+           images_root, pool_root, progress, warn) -> ScoreResult:
     from tqdm.auto import tqdm
 
     levels = _levels(level, split)
-    specs, skipped = _select_metrics(metrics, split)
+    _check_prep(config, levels)
+    specs, skipped = _select_metrics(metrics, split, config)
     table, missing = _check_outputs(split.table, pred_dir, allow_missing, warn)
     method = method or pred_dir.resolve().name
     torch_device = resolve_device(device)
@@ -374,24 +454,14 @@ def _score(split: Split, split_file: str | None, pred_dir: Path, out: Path | Non
         state = load_checkpoints(partial, fingerprint, data=not world.active)
         checkpoint.load(data=False)  # this process's own shards, which its saves continue
 
-    built = {spec.name: spec.factory(config, torch_device) for spec in specs}
-    per_image = [s for s in specs if s.output == "per_image"]
-    extractors = {}  # feature key -> extractor shared by the set metrics using it
-    for spec in specs:
-        if spec.output == "per_set":
-            extractors.setdefault(spec.features or spec.name, built[spec.name])
-    # Everything whose ground-truth half is cached: set-metric features, and per-image metrics
-    # with a gt_side (see bench.metrics.base).
-    sided = {s.name: built[s.name] for s in per_image if hasattr(built[s.name], "gt_side")}
-    gt_keys = {(lvl, key): _gt_cache_key(split, lvl, key, pair_ids, source)
-               for lvl in levels for key, source in {**extractors, **sided}.items()}
-    gt_cache = {k: load_arrays(v) for k, v in gt_keys.items()}
-
+    run = _build(specs, config, torch_device, split, levels, pair_ids)
+    built, gt_keys, gt_cache = run["built"], run["gt_keys"], run["gt_cache"]
+    prep = ImagePrep.of(config)
     source = PairSource(split.root("images", images_root), split.root("pool", pool_root), pred_dir, split.recipe,
-                        resize)
+                        resize, check_size=resize or not prep.resizes)
     finished = set(state.done)
     rows = world.shard([r for r in plain_records(table) if r["pair_id"] not in finished])
-    loader = data_loader(_Pairs(rows, source, split.level == "object"), batch_size=None, shuffle=False,
+    loader = data_loader(_Pairs(rows, source, split.level == "object", (prep,)), batch_size=None, shuffle=False,
                          collate_fn=keep_items, num_workers=min(workers, len(rows)))
     last_save = time.monotonic()
     already = len(state.done)
@@ -407,14 +477,14 @@ def _score(split: Split, split_file: str | None, pred_dir: Path, out: Path | Non
             world.check_peers()
             bar.update(already + world.count("scored", len(state.done) - already) - bar.n)
 
-        scoring = _Pass(state, built, per_image, extractors, sided, gt_cache,
+        scoring = _Pass(state, built, run["per_image"], run["extractors"], run["sided"], gt_cache,
                         {pid: i for i, pid in enumerate(pair_ids)}, levels, torch_device, batch_size, batch_pixels,
                         after_batch)
         for item in loader:
             if "error" in item:
                 raise item["error"]
             world.check_peers()
-            scoring.add(item)
+            scoring.add(item["prepared"][0])
         scoring.flush_all()
         if world.active:
             checkpoint.save(state)  # every pair this process scored, for the main process to merge
@@ -435,7 +505,8 @@ def _score(split: Split, split_file: str | None, pred_dir: Path, out: Path | Non
                "skipped": {**skipped, **set_skipped},
                "meta": {"colorbench_version": __version__, "config": config.as_dict(), "device": str(torch_device),
                         "processes": world.size,
-                        "networks": _network_checksums(specs), "pred_dir": str(pred_dir.resolve()),
+                        "networks": _network_checksums(specs, config), "pred_dir": str(pred_dir.resolve()),
+                        "protocol": protocol,
                         "pairs_scored": len(pair_ids), "pairs_missing": len(missing), "missing_first": missing[:10],
                         "converted_or_resized": len(set(state.notes)), "split_builder": split.meta.get("builder"),
                         "split_file": split_file, "features": split.meta.get("features")}}
@@ -464,10 +535,10 @@ def _report_notes(notes: list[str], warn) -> None:
         warn(f"... and {len(unique) - 5} more outputs converted, resized or flagged")
 
 
-def _gt_cache_key(split: Split, level: str, feature: str, pair_ids: list[str], extractor) -> str:
+def _gt_cache_key(split: Split, level: str, feature: str, pair_ids: list[str], extractor, prep: ImagePrep) -> str:
     record = getattr(extractor, "record", dict)()
     return cache_key("gt-features", split_id=split.split_id, level=level, feature=feature, pairs=pair_ids,
-                     extractor=record)
+                     extractor=record, prep=prep.record())
 
 
 def _save_gt_cache(state: ScoreState, pair_ids: list[str], gt_cache: dict, gt_keys: dict) -> None:
@@ -479,10 +550,10 @@ def _save_gt_cache(state: ScoreState, pair_ids: list[str], gt_cache: dict, gt_ke
             gt_cache[(lvl, key)] = {"features": gt}
 
 
-def _network_checksums(specs: list[MetricSpec]) -> dict:
+def _network_checksums(specs: list[MetricSpec], config: ScoreConfig) -> dict:
     out = {}
     for spec in specs:
-        for network in spec.networks:
+        for network in spec.networks_for(config):
             path = weight_path(network)
             out[network] = {"file": path.name, "sha256": file_sha256(path)}
     return out

@@ -50,6 +50,11 @@ class Result:
         return self.coverage["partial"]
 
     @property
+    def protocol(self) -> str | None:
+        """The protocol the result was scored under (``colorbench score --protocol``), or None."""
+        return ((self.summary.get("meta") or {}).get("protocol") or {}).get("name")
+
+    @property
     def settings(self) -> dict:
         """What makes two results comparable besides the split: the pairs scored, the metric
         settings and the network files' checksums."""

@@ -18,6 +18,7 @@ import math
 import re
 from dataclasses import dataclass, field
 
+from bench.core.errors import ColorbenchError
 from bench.metrics.registry import list_metrics
 from bench.results import metric_key, parse_key, read_number
 
@@ -229,6 +230,27 @@ def _column_order(columns: dict[str, Column], first: list[str]) -> list[Column]:
     return [columns[k] for k in first] + rest
 
 
+def _check_protocol(meta: dict, results: list[Result]) -> None:
+    """Published rows stand only beside rows measured under the same rules: a result scored under
+    another protocol, or under settings that differ from the table's protocol, is a one-line error."""
+    name = meta.get("colorbench_protocol")
+    if not name:
+        return
+    from bench.protocols import get_protocol
+
+    protocol = get_protocol(name)
+    for result in results:
+        if result.protocol not in (None, name):
+            raise ColorbenchError(f"result {result.path} was scored under protocol {result.protocol}; published table "
+                                  f"{meta['id']} follows {name}: re-score with --protocol {name}, or leave out "
+                                  "--published")
+        differing = protocol.differences(result.summary.get("meta", {}).get("config", {}))
+        if differing:
+            raise ColorbenchError(f"result {result.path} was scored under other rules than published table "
+                                  f"{meta['id']} ({name}: {'; '.join(differing[:3])}); re-score with --protocol "
+                                  f"{name}, or leave out --published")
+
+
 def build_leaderboard(results: list[Result], published=None) -> Leaderboard:
     """The table of ``results`` (and of a published table, see
     :func:`leaderboards.published_tables.load_published`)."""
@@ -238,6 +260,7 @@ def build_leaderboard(results: list[Result], published=None) -> Leaderboard:
     groups: dict[str, str] = {}
     flags: list[str] = []
     if published is not None:
+        _check_protocol(published.meta, results)
         rows = _published_rows(published, "P", columns)
         first_keys = list(columns)
         meta = published.meta

@@ -8,7 +8,8 @@ from bench.cli import COMMAND_ORDER, build_parser, main
 from bench.testing import write_random_weights
 from tests.helpers import run_colorbench as run_cli
 
-SUBCOMMANDS = ("demo", "pairs", "materialize", "baseline", "score", "leaderboard", "colorize", "train", "weights")
+SUBCOMMANDS = ("demo", "pairs", "materialize", "baseline", "score", "protocols", "leaderboard", "colorize", "train",
+               "weights")
 
 
 def test_every_subcommand_is_registered_in_loop_order():

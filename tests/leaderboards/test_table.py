@@ -258,3 +258,37 @@ def test_html_is_a_self_contained_page(tmp_path):
 def test_chart_title_names_the_split_level_and_n(three):
     board = build_leaderboard([load_result(p) for p in three])
     assert board.title == "split split-a, image level, n = 10 pairs"
+
+
+def test_results_on_other_fid_backbones_are_other_groups(tmp_path):
+    from leaderboards.results import load_results
+    from leaderboards.table import build_leaderboard
+
+    tv = {**CONFIG, "fid_backbone": "torchvision"}
+    board = build_leaderboard(load_results(write(tmp_path, summary("a", 0.8, 0.3, 20.0), summary("b", 0.9, 0.2, 21.0,
+                                                                                                config=tv))))
+    assert len({row.group for row in board.rows}) == 2
+    assert any("fid_backbone: None vs torchvision" in flag or "fid_backbone" in flag for flag in board.flags)
+    assert best(board, "ssim") == []  # nothing ranked across the two backbones
+
+
+def test_published_rows_stand_only_beside_results_under_the_same_protocol(tmp_path):
+    from bench.core.errors import ColorbenchError
+    from leaderboards.published_tables import load_published
+    from leaderboards.results import load_results
+    from leaderboards.table import build_leaderboard
+
+    table = load_published("msa-table3")
+    assert table.meta["colorbench_protocol"] == "msa-image"
+    same = summary("ours", 0.9, 0.2, 21.0)  # colorbench's defaults: MSA's rules
+    for name in ("same", "other", "ct2"):
+        (tmp_path / name).mkdir()
+    board = build_leaderboard(load_results(write(tmp_path / "same", same)), table)
+    assert {row.source for row in board.rows} == {"measured", "quoted"}
+    other = summary("ours", 0.9, 0.2, 21.0, config={**CONFIG, "fid_backbone": "torchvision"})
+    with pytest.raises(ColorbenchError, match="other rules than published table msa-table3 .*fid_backbone"):
+        build_leaderboard(load_results(write(tmp_path / "other", other)), table)
+    ct2 = summary("ours", 0.9, 0.2, 21.0)
+    ct2["meta"]["protocol"] = {"name": "ct2-imagenet-val5k"}
+    with pytest.raises(ColorbenchError, match="scored under protocol ct2-imagenet-val5k.*--protocol msa-image"):
+        build_leaderboard(load_results(write(tmp_path / "ct2", ct2)), table)
