@@ -182,7 +182,8 @@ class _Pairs(Dataset):
     """Each pair decoded once, then prepared (:class:`ImagePrep`) once per preparation asked for:
     ``{"pair_id", "prepared": [item per prep]}``, or ``{"pair_id", "error"}``."""
 
-    def __init__(self, rows: list[dict], source: PairSource, object_level: bool, preps: tuple[ImagePrep, ...]):
+    def __init__(self, rows: list[dict], source: PairSource, object_level: bool,
+                 preps: tuple[ImagePrep, ...] = (ImagePrep(),)):
         self.rows, self.source, self.object_level, self.preps = rows, source, object_level, preps
 
     def __len__(self) -> int:
