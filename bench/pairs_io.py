@@ -98,13 +98,14 @@ def check_target_size(image: np.ndarray, path: Path, size: tuple[int, int]) -> N
 
 def load_sources(row: dict, images_root: Path, pool_root: Path, recipe: SyntheticRecipe, object_level: bool) -> dict:
     """Decode what a pair gives a method and the scorer, without any output: ``gt`` and
-    ``reference`` (uint8 HWC; synthetic references rendered), ``gt_sha``, ``label`` and, for object
-    splits, ``mask``, ``reference_mask`` and the crops' boxes ``box`` / ``reference_box``. A row of a
-    reference-free split (``reference_kind`` ``none``) gives ``reference=None``."""
+    ``reference`` (uint8 HWC; synthetic references rendered), ``label`` and, for object splits,
+    ``mask``, ``reference_mask`` and the crops' boxes ``box`` / ``reference_box``. A row of a
+    reference-free split (``reference_kind`` ``none``) gives ``reference=None``. Each image is
+    checked against the SHA-256 the split recorded (:func:`read_checked`)."""
     from .core.splits import NO_REFERENCE
 
     target_path = resolve_inside(images_root, row["target_path"], f"pair {row['pair_id']}: target_path")
-    gt, gt_sha = read_checked(target_path, row.get("target_sha256"))
+    gt, _ = read_checked(target_path, row.get("target_sha256"))
     check_target_size(gt, target_path, (int(row["target_height"]), int(row["target_width"])))
     if row["reference_kind"] == NO_REFERENCE:
         reference = None  # automatic colorization: the pair is its target alone
@@ -113,7 +114,7 @@ def load_sources(row: dict, images_root: Path, pool_root: Path, recipe: Syntheti
     else:
         reference_path = resolve_inside(pool_root, row["reference_path"], f"pair {row['pair_id']}: reference_path")
         reference, _ = read_checked(reference_path, row.get("reference_sha256"))
-    item = {"pair_id": row["pair_id"], "gt": gt, "reference": reference, "gt_sha": gt_sha,
+    item = {"pair_id": row["pair_id"], "gt": gt, "reference": reference,
             "label": -1 if row.get("label") is None or row.get("label") != row.get("label") else int(row["label"])}
     if object_level:
         mask = decode_rle(row["target_mask"])

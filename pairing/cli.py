@@ -25,7 +25,10 @@ builders:
 
 filters (on by default, each drop counted once, under its first reason, in the sidecar's report):
 grayscale images, images whose short side is under --min-size (256) px, near-monochrome images
-(one gray value on more than 80% of the pixels). --no-filters keeps them.
+(one gray value on more than 80% of the pixels). --no-filters keeps them. They are SPColor's
+(its ImageNet training data); the MSA paper names no filter for its COCO splits (image-level,
+object-level), where they stay on by colorbench's choice: a grayscale photograph is a target whose
+ground-truth colour is gray and a reference with no colour to give. --no-filters turns them off.
 
 --top-k 1 --synthetic 0 gives one pair per target (the usual test protocol); --references 0 gives a
 reference-free split (targets only, for automatic colorization; no ranking, no VGG19 weights).

@@ -48,23 +48,12 @@ def load(checkpoint: str | os.PathLike, model: str | None = None, device: str = 
         model: the model's name; checked against the file's when both are known.
     """
     from bench.core.device import resolve_device
-    from bench.core.errors import ColorbenchError
 
-    from .training.checkpoints import load_weights
-    from .training.loop import load_into
+    from .training.checkpoints import checkpoint_model, load_model_weights, load_weights
 
     weights = load_weights(checkpoint)
-    metadata = weights[1]
-    saved = metadata.get("colorbench_model")
-    if model and saved and saved != model:
-        raise ColorbenchError(f"checkpoint {checkpoint} holds a {saved} model, not {model}; pass a {model} checkpoint")
-    name = model or saved
-    if name is None:
-        raise ColorbenchError(f"checkpoint {checkpoint} does not say which model it holds; pass the model's name")
-    values = json.loads(metadata.get("model_config", "{}"))
-    config = model_config(name, values)
-    if hasattr(config, "for_loading"):
-        config = config.for_loading()
-    network = resolve(get_model(name).model).from_config(config)
-    load_into(network, checkpoint, name, weights)
+    name = checkpoint_model(checkpoint, weights[1], model)
+    config = model_config(name, json.loads(weights[1].get("model_config", "{}")))
+    network = resolve(get_model(name).model).for_checkpoint(config)
+    load_model_weights(network, checkpoint, name, weights)
     return network.to(resolve_device(device)).eval()

@@ -23,7 +23,8 @@ models:
 
 Defaults are the papers' (MSA: Adam lr 1e-5, betas (0.9, 0.99), batch 8, 224 x 224, 40 epochs in
 phase 1 on an image-level split, 10 in phase 2 on an object-level split with masks, from phase 1's
-weights via --init; SPColor: lr 2e-5 (discriminator 2e-4), betas (0.5, 0.999), batch 8, 256 x 256,
+weights via --init; SPColor: lr 2e-5 (discriminator 2e-4), betas (0.5, 0.999), batch 16 per process (the
+released code's 8 x 2 GPUs; the paper states none), 256 x 256,
 120k steps, /10 at 100k, the STEGO prior (or [model] prior = "kmeans", fit on the split's targets)).
 --config FILE (TOML or JSON) changes any setting, and its [model] and [loss] tables the model's;
 the resolved settings go to RUN/config.json. Checkpoints: RUN/checkpoints/

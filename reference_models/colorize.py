@@ -95,9 +95,8 @@ def colorize_split(model: str, checkpoint: str | os.PathLike, split: Split | str
     check_output_dir(out_dir)
     split = split if isinstance(split, Split) else load_split(split)
     network = load(checkpoint, model, device)
-    accepts_masks = getattr(network, "accepts_masks", True)
-    use_masks = split.level == "object" and accepts_masks if masks is None else masks
-    if use_masks and not accepts_masks:
+    use_masks = split.level == "object" and network.accepts_masks if masks is None else masks
+    if use_masks and not network.accepts_masks:
         raise ColorbenchError(f"{model} uses no object masks; colorize without them")
     if use_masks and split.level != "object":
         raise ColorbenchError(f"masks need an object-level split; {split.split_id} is image level")
@@ -115,7 +114,7 @@ def colorize_split(model: str, checkpoint: str | os.PathLike, split: Split | str
                 if failed is not None:
                     raise failed["error"]
                 world.check_peers()
-                images = network.colorize_prepared([item["sample"] for item in items], masked=use_masks)
+                images = network.colorize_prepared([item["sample"] for item in items])
                 for item, rgb in zip(items, images):
                     outputs.write(item["pair_id"], to_uint8_image(rgb), f"model {model}")
                 written += len(items)

@@ -25,8 +25,8 @@ class ModelSpec:
         model: ``"module:Class"`` of the network (built from its config).
         config: ``"module:Class"`` of its config dataclass (``from_dict`` refuses unknown keys).
         task: ``"module:Class"`` of its training task (data, losses, optimisers), or empty when
-            the model is inference-only.
-        split_levels: the split levels its training accepts, by phase (``{1: "image", 2: "object"}``).
+            the model is inference-only. The split level each training phase takes is the
+            task's ``phases``.
     """
 
     name: str
@@ -35,7 +35,6 @@ class ModelSpec:
     model: str
     config: str
     task: str = ""
-    split_levels: tuple[tuple[int, str], ...] = ((1, "image"),)
 
 
 #: Every reference model, by name.
@@ -59,8 +58,8 @@ register_model(ModelSpec(
     "msa", "masked super-attention: (masked) super-attention inside the encoder at four levels; phase 1 on an "
            "image-level split, phase 2 (object masks) on an object-level split",
     "Carrillo et al., Object-guided attention (masked super-attention), 2023",
-    model="reference_models.msa.model:MSAGenerator", config="reference_models.msa.model:MSAConfig",
-    task="reference_models.msa.training:MSATask", split_levels=((1, "image"), (2, "object"))))
+    model="reference_models.msa.model:MSAGenerator", config="reference_models.msa.config:MSAConfig",
+    task="reference_models.msa.training:MSATask"))
 register_model(ModelSpec(
     "sa", "super-attention as released: attention in the skip connections at three levels; loads the authors' "
           "checkpoint.pt",

@@ -38,3 +38,20 @@ def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
     elif resolved.type != "cpu":
         raise ColorbenchError(f"unsupported device {device!r}; use {DEVICE_CHOICES_HELP}")
     return resolved
+
+
+def move_to(batch, device: torch.device | str, non_blocking: bool = False):
+    """``batch`` with every tensor on ``device``: a tensor, or dicts, lists, tuples and dataclasses of
+    them (any nesting); anything else is returned as is. The one way a batch reaches a device."""
+    from dataclasses import fields, is_dataclass, replace
+
+    if isinstance(batch, torch.Tensor):
+        return batch.to(device, non_blocking=non_blocking)
+    if isinstance(batch, dict):
+        return {key: move_to(value, device, non_blocking) for key, value in batch.items()}
+    if isinstance(batch, (list, tuple)):
+        return type(batch)(move_to(value, device, non_blocking) for value in batch)
+    if is_dataclass(batch) and not isinstance(batch, type):
+        return replace(batch, **{f.name: move_to(getattr(batch, f.name), device, non_blocking)
+                                 for f in fields(batch) if f.init})
+    return batch

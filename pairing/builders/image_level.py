@@ -55,7 +55,8 @@ def _dominant_categories(collection: Collection) -> dict[int, int]:
     "MSA's COCO image-level split: for each target (--images, or the images of a COCO file with --annotations, or a "
     "seeded --num-targets subset) the --top-k (3) references nearest in VGG19 feature space (gray images, relu5_4 "
     "averaged over space; the target, byte-identical copies and near-duplicates excluded) from --pool-images "
-    "(default: the same images), plus --synthetic (2) thin-plate-spline references"))
+    "(default: the same images), plus --synthetic (2) thin-plate-spline references; SPColor's filters (grayscale, "
+    "small, near-monochrome) are on by colorbench's choice, the MSA paper mentions none (--no-filters: off)"))
 def build_image_level(images: str | os.PathLike, annotations: str | os.PathLike | None = None,
                       pool_images: str | os.PathLike | None = None, num_targets: int | None = None,
                       top_k: int = _DEFAULT_TOP_K, synthetic: int = _DEFAULT_SYNTHETIC, features: str = "vgg19",

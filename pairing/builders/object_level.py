@@ -50,7 +50,8 @@ class _Object:
 @register_builder("object-level", level="object", description=(
     "MSA's object-level split: per COCO category, non-crowd objects whose DECODED mask covers more than --min-area "
     "(0.30) of the image; --refs (3) same-category objects from other images plus --synthetic (2) TPS references "
-    "(mask warped alike)"))
+    "(mask warped alike); SPColor's filters (grayscale, small, near-monochrome) are on by colorbench's choice, the MSA "
+    "paper mentions none (--no-filters: off)"))
 def build_object_level(images: str | os.PathLike, annotations: str | os.PathLike, num_targets: int | None = None,
                        refs: int = 3, synthetic: int = 2, min_area: float = MIN_AREA,
                        filters: FilterSettings = FilterSettings(), recipe: SyntheticRecipe = DEFAULT_RECIPE,

@@ -54,6 +54,7 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
+from reference_models.layers.checks import check_tensor
 from reference_models.layers.precision import autocast_off, full_precision
 
 __all__ = [
@@ -66,20 +67,8 @@ __all__ = [
 ]
 
 
-def _check_features(features: torch.Tensor, name: str) -> None:
-    if not isinstance(features, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor; got {type(features).__name__}")
-    if features.ndim != 4:
-        raise ValueError(f"{name} must have a shape of (B, C, H, W); got {tuple(features.shape)}")
-    if not features.is_floating_point():
-        raise TypeError(f"{name} must be a float tensor; got {features.dtype}")
-
-
 def _check_labels(labels: torch.Tensor, name: str, like: torch.Tensor) -> torch.Tensor:
-    if not isinstance(labels, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor; got {type(labels).__name__}")
-    if labels.is_floating_point() or labels.is_complex() or labels.dtype == torch.bool:
-        raise TypeError(f"{name} must be an integer tensor of superpixel labels; got {labels.dtype}")
+    check_tensor(labels, name, "B H W", "integer")  # superpixel labels
     expected = (like.shape[0], *like.shape[-2:])
     if tuple(labels.shape) != expected:
         raise ValueError(f"{name} must have a shape of (B, H, W) = {expected} (the features' batch and size); "
@@ -247,9 +236,9 @@ class SuperAttention(nn.Module):
         Returns:
             :class:`SuperAttentionOutput`; ``features`` has shape :math:`(B, C, H_T, W_T)`.
         """
-        _check_features(target, "target")
-        _check_features(reference, "reference")
-        _check_features(reference_values, "reference_values")
+        check_tensor(target, "target", "B C H W", "float")
+        check_tensor(reference, "reference", "B C H W", "float")
+        check_tensor(reference_values, "reference_values", "B V H W", "float")
         if target.shape[1] != self.channels or reference.shape[1] != self.channels:
             raise ValueError(f"target and reference must have {self.channels} channels (B, {self.channels}, H, W); "
                              f"got {tuple(target.shape)} and {tuple(reference.shape)}")

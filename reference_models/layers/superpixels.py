@@ -44,12 +44,12 @@ from skimage.transform import resize
 
 from bench.core.cache import cache_key, load_arrays, save_arrays, sha256_bytes
 from bench.core.settings import settings_from_dict
+from reference_models.layers.checks import check_array
 
 __all__ = [
     "MSA_SUPERPIXELS",
     "SA_SUPERPIXELS",
     "SuperpixelConfig",
-    "count_superpixels",
     "stack_levels",
     "superpixel_cache_key",
     "superpixel_levels",
@@ -101,19 +101,13 @@ MSA_SUPERPIXELS = SuperpixelConfig(levels=4)
 
 
 def _check_inputs(image: np.ndarray, mask: np.ndarray | None, levels: int) -> tuple[np.ndarray, np.ndarray | None]:
-    if not isinstance(image, np.ndarray):
-        raise TypeError(f"image must be a numpy array; got {type(image).__name__}")
-    if image.ndim != 2:
-        raise ValueError(f"image must have shape (H, W) (one channel: gray or L); got {image.shape}")
-    if not np.issubdtype(image.dtype, np.floating):
-        raise TypeError(f"image must be float (gray in [0, 1] or L / 100); got dtype {image.dtype}")
+    check_array(image, "image", "H W", "float")  # one channel: gray in [0, 1] or L / 100
     factor = 2 ** (levels - 1)
     if image.shape[0] % factor or image.shape[1] % factor:
         raise ValueError(f"image sides must be divisible by 2**(levels - 1) = {factor} so every level has the "
                          f"feature map's size; got {image.shape}")
     if mask is not None:
-        if not isinstance(mask, np.ndarray):
-            raise TypeError(f"mask must be a numpy array; got {type(mask).__name__}")
+        check_array(mask, "mask")
         if mask.shape != image.shape:
             raise ValueError(f"mask must have the image's shape (H, W) = {image.shape}; got {mask.shape}")
         mask = mask.astype(bool, copy=False)
@@ -225,17 +219,3 @@ def stack_levels(samples: Sequence[Sequence[np.ndarray]]) -> list[torch.Tensor]:
     if any(len(sample) != levels for sample in samples):
         raise ValueError(f"every sample must have {levels} levels; got {[len(s) for s in samples]}")
     return [torch.from_numpy(np.stack([np.asarray(s[i], dtype=np.int64) for s in samples])) for i in range(levels)]
-
-
-def count_superpixels(labels: torch.Tensor) -> torch.Tensor:
-    """Number of superpixels per sample: the largest label (labels are ``1..N``, 0 = none).
-
-    Args:
-        labels: ``(B, H, W)`` integer label maps.
-
-    Returns:
-        ``(B,)`` int64.
-    """
-    if labels.ndim != 3:
-        raise ValueError(f"labels must have shape (B, H, W); got {tuple(labels.shape)}")
-    return labels.flatten(1).amax(1).clamp_min(0).long()

@@ -27,7 +27,20 @@ Presets (:data:`LOSS_PRESETS`):
   LPIPS network; VGG16 is chosen because the same authors' training code uses LPIPS-VGG and the
   ``lpips`` package recommends its VGG variant as an optimisation loss (AlexNet for evaluation).
 * ``"sa-code"``: the SA authors' training code: ``20 * SmoothL1(ab / 127) + 0.15 * LPIPS-VGG`` on RGB
-  in [-1, 1].
+  in [-1, 1] (its ``training_color``: ``alpha = 20``, ``nn.SmoothL1Loss()``, ``alpha_lpips = 0.15``).
+
+**What ``2 * SmoothL1(ab / 127, beta = 1)`` is.** The paper gives ``lambda_1 = 2`` but neither the
+ab scale nor ``beta``; ab / 127 and beta = 1 (PyTorch's default) are the authors' code's. Both ab
+are in [-1, 1] at that scale and an error reaches beta only at 127 ab units, so SmoothL1's linear
+(L1) branch never acts: the term is ``2 * 0.5 * mean(d^2) = mean(d^2)``, the mean squared error of
+ab / 127 (MSE in ab units / 16129). Consequences: it is an L2 loss, pulling towards the mean of
+plausible colours (desaturation) rather than their median as an L1 would, and its gradient shrinks
+with the error (``2 d / 127^2`` per element: at a 5-unit error, 1/25 of a 127-unit one); it is small
+beside ``0.15 * LPIPS`` (an RMS error of 10 ab units gives 0.0062, of 20 units 0.025), so under
+``"paper"`` the perceptual term leads. The authors' own training code weights the same term 20x,
+10x the paper's, so the regression term leads there: ``loss = "sa-code"`` (top-level training
+setting) is that alternative. ``"paper"`` stays the default because the paper states 2;
+``smooth_l1_beta`` (e.g. ``10 / 127``) would give a true L1 beyond that error, which neither source uses.
 """
 
 from __future__ import annotations
@@ -42,6 +55,7 @@ from torch import nn
 from bench.core.color import lab_to_rgb
 from bench.core.errors import unknown_name
 from bench.core.settings import settings_from_dict
+from reference_models.layers.checks import check_tensor
 from reference_models.layers.precision import autocast_off, full_precision
 
 __all__ = ["LOSS_PRESETS", "ColorizationLoss", "LossConfig", "LossTerms", "ab_to_rgb", "get_loss_config"]
@@ -54,10 +68,14 @@ class LossConfig:
     """Weights and settings of :class:`ColorizationLoss`.
 
     Attributes:
-        smooth_l1_weight: ``lambda_1``.
+        smooth_l1_weight: ``lambda_1`` (paper: 2; the SA authors' training code: 20; ours: 2).
+            At ab / 127 and ``beta = 1`` the term is quadratic over the whole ab range, i.e.
+            ``2 * SmoothL1 = MSE(ab / 127)``: see the module docstring for what that does and for
+            the ``"sa-code"`` preset (20).
         lpips_weight: ``lambda_2`` (0 disables LPIPS; no network is loaded then).
         lpips_net: ``"vgg16"`` or ``"alexnet"`` (:func:`bench.metrics.lpips.load_lpips` backbones).
-        smooth_l1_beta: SmoothL1's ``beta`` in ab / 127 units (PyTorch's default 1).
+        smooth_l1_beta: SmoothL1's ``beta`` in ab / 127 units (paper: silent; authors' code and
+            ours: PyTorch's default 1, i.e. 127 ab units, beyond any error: the loss is quadratic).
         ab_scale: the network's ab unit: ab = ``ab_scale * pred`` (127, the tanh * 127 of both papers).
     """
 
@@ -160,10 +178,7 @@ class ColorizationLoss(nn.Module):
         """
         for name, tensor, channels in (("pred_ab", pred_ab, 2), ("target_ab", target_ab, 2),
                                        ("target_l", target_l, 1)):
-            if not isinstance(tensor, torch.Tensor):
-                raise TypeError(f"{name} must be a torch.Tensor; got {type(tensor).__name__}")
-            if tensor.ndim != 4 or tensor.shape[1] != channels:
-                raise ValueError(f"{name} must have a shape of (B, {channels}, H, W); got {tuple(tensor.shape)}")
+            check_tensor(tensor, name, f"B {channels} H W")
         if pred_ab.shape != target_ab.shape or target_l.shape[-2:] != pred_ab.shape[-2:]:
             raise ValueError(f"pred_ab {tuple(pred_ab.shape)}, target_ab {tuple(target_ab.shape)} and target_l "
                              f"{tuple(target_l.shape)} must share batch and size")

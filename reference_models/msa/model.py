@@ -44,110 +44,23 @@ The attention runs with ``official_compat=False`` (label 0 never takes part).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass
 from functools import partial
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from bench.core.settings import settings_from_dict
+from bench.core.device import move_to
 from bench.features.vgg import IMAGENET_MEAN, IMAGENET_STD
-from reference_models.layers.colorize_inputs import split_colorize_inputs
+from reference_models.base import ColorizationModel
+from reference_models.layers.checks import check_tensor
 from reference_models.layers.super_attention import SuperAttention, SuperAttentionOutput
-from reference_models.layers.superpixels import SuperpixelConfig
+from reference_models.msa.config import COLOR_ENCODERS, COLOR_LAYERS, MSAConfig
+from reference_models.msa.preprocess import collate, postprocess_lightness, prepare_sample, target_lightness
 
 __all__ = ["ColorEncoder", "MSAConfig", "MSAGenerator", "MSAOutput"]
-
-_FUSIONS = ("add", "concat")
-_COLOR_ENCODERS = ("vgg19", "vgg19_bn")
-_COLOR_LAYERS = ("relu1_2", "relu2_2", "relu3_4", "relu4_4")
-
-
-@dataclass(frozen=True)
-class MSAConfig:
-    """Every architectural setting of the MSA generator (defaults: the documented choices).
-
-    Attributes:
-        widths: channels of the four encoder levels (SA's generator: 64, 128, 256, 512).
-        convs_per_level: 3x3 conv + BN + ReLU layers per encoder level (SA: 2, 2, 3, 3).
-        decoder_convs: conv layers per decoder level (SA: 3).
-        in_channels: encoder input channels (1: ``L / 100``).
-        fusion: ``"add"`` (residual, default) or ``"concat"`` (1x1 conv 2C -> C) of the attended features.
-        attention_levels: levels (1-4) with masked super-attention (the paper: all four).
-        shared_reference_encoder: the reference luminance uses the target's encoder weights.
-        color_encoder: phi: ``"vgg19"`` (paper) or ``"vgg19_bn"`` (the authors' training code).
-        color_layers: phi's layers, one per level (their resolutions must match the levels').
-        pretrained_color_encoder: start phi from ImageNet weights (the registry's file); False only
-            for tests and ablations.
-        train_color_encoder: phi is trained jointly (paper); False freezes it (eval mode).
-        temperature: softmax temperature ``tau`` (both papers: 0.01).
-        input_size: the network's input side (224).
-        superpixel_segments: SLIC ``n_segments`` at level 1 (halved per level: 224, 112, 56, 28).
-        superpixel_compactness: SLIC compactness (the released SA code: 0.1).
-    """
-
-    widths: tuple[int, int, int, int] = (64, 128, 256, 512)
-    convs_per_level: tuple[int, int, int, int] = (2, 2, 3, 3)
-    decoder_convs: int = 3
-    in_channels: int = 1
-    fusion: str = "add"
-    attention_levels: tuple[int, ...] = (1, 2, 3, 4)
-    shared_reference_encoder: bool = False
-    color_encoder: str = "vgg19"
-    color_layers: tuple[str, str, str, str] = _COLOR_LAYERS
-    pretrained_color_encoder: bool = True
-    train_color_encoder: bool = True
-    temperature: float = 0.01
-    input_size: int = 224
-    superpixel_segments: int = 224
-    superpixel_compactness: float = 0.1
-
-    def __post_init__(self) -> None:
-        for name in ("widths", "convs_per_level", "color_layers"):
-            if len(getattr(self, name)) != 4:
-                raise ValueError(f"{name} must have 4 entries (one per level); got {getattr(self, name)}")
-        if self.fusion not in _FUSIONS:
-            raise ValueError(f"fusion must be one of {_FUSIONS}; got {self.fusion!r}")
-        if self.color_encoder not in _COLOR_ENCODERS:
-            raise ValueError(f"color_encoder must be one of {_COLOR_ENCODERS}; got {self.color_encoder!r}")
-        if not set(self.attention_levels) <= {1, 2, 3, 4}:
-            raise ValueError(f"attention_levels must be among 1-4; got {self.attention_levels}")
-        if self.input_size % 8:
-            raise ValueError(f"input_size must be divisible by 8 (three 2x poolings); got {self.input_size}")
-        if min(self.widths) < 1 or min(self.convs_per_level) < 1 or self.decoder_convs < 1:
-            raise ValueError("widths, convs_per_level and decoder_convs must be >= 1")
-
-    @classmethod
-    def from_dict(cls, values: dict | None) -> MSAConfig:
-        """A config from user settings; a mistyped key is an error, never silently ignored."""
-        return settings_from_dict(cls, values, "MSA setting")
-
-    @classmethod
-    def tiny(cls, **overrides) -> MSAConfig:
-        """A small variant for tests: widths 8-64, one conv per level, 32 x 32 input, 32 superpixels at
-        level 1, and an untrained VGG19 colour encoder (no weight file needed) cut after relu4_1
-        (each block's first ReLU: a third of the parameters up to relu4_4)."""
-        base = cls(widths=(8, 16, 32, 64), convs_per_level=(1, 1, 1, 1), decoder_convs=1, input_size=32,
-                   superpixel_segments=32, pretrained_color_encoder=False,
-                   color_layers=("relu1_1", "relu2_1", "relu3_1", "relu4_1"))
-        return replace(base, **overrides)
-
-    def as_dict(self) -> dict:
-        return asdict(self)
-
-    def for_loading(self) -> MSAConfig:
-        """The config to rebuild a trained model with: phi's weights come from the checkpoint, so
-        its ImageNet file is not read."""
-        return replace(self, pretrained_color_encoder=False)
-
-    @property
-    def superpixels(self) -> SuperpixelConfig:
-        """The superpixel parameters (four levels)."""
-        return SuperpixelConfig(levels=4, base_segments=self.superpixel_segments,
-                                compactness=self.superpixel_compactness)
 
 
 def _conv_block(in_channels: int, out_channels: int, convs: int) -> nn.Sequential:
@@ -183,14 +96,14 @@ class ColorEncoder(nn.Module):
     four layers' activations.
     """
 
-    def __init__(self, network: str = "vgg19", layers: Sequence[str] = _COLOR_LAYERS, pretrained: bool = True):
+    def __init__(self, network: str = "vgg19", layers: Sequence[str] = COLOR_LAYERS, pretrained: bool = True):
         super().__init__()
         from torchvision.models.vgg import cfgs, make_layers
 
         from bench.features.vgg import vgg_layer_names
 
-        if network not in _COLOR_ENCODERS:
-            raise ValueError(f"network must be one of {_COLOR_ENCODERS}; got {network!r}")
+        if network not in COLOR_ENCODERS:
+            raise ValueError(f"network must be one of {COLOR_ENCODERS}; got {network!r}")
         # Only the convolutional part is built (torchvision's own builder, configuration "E" =
         # VGG19): the 120 M-parameter classifier is never allocated.
         features = make_layers(cfgs["E"], batch_norm=network == "vgg19_bn")
@@ -242,12 +155,14 @@ class MSAOutput:
     attention: list[SuperAttentionOutput | None]
 
 
-class MSAGenerator(nn.Module):
+class MSAGenerator(ColorizationModel):
     """The MSA colorization network Phi with its colour encoder phi (see the module docstring).
 
     Args:
         config: :class:`MSAConfig` (default: the paper-sized model).
     """
+
+    model_name = "MSA"
 
     def __init__(self, config: MSAConfig | None = None):
         super().__init__()
@@ -279,29 +194,15 @@ class MSAGenerator(nn.Module):
         return self
 
     @classmethod
-    def from_config(cls, config: MSAConfig) -> MSAGenerator:
-        return cls(config)
-
-    @classmethod
-    def from_checkpoint(cls, path: str | os.PathLike, config: MSAConfig | None = None,
-                        device: torch.device | str = "cpu") -> MSAGenerator:
-        """A trained model from a state dict file (``.safetensors`` or a ``torch.save``d dict, read with
-        ``weights_only=True``), loaded strictly; phi is not re-read from the registry."""
-        from reference_models.training.checkpoints import load_weights
-
-        config = replace(config or MSAConfig(), pretrained_color_encoder=False)
-        model = cls(config)
-        model.load_state_dict(load_weights(path)[0], strict=True)
-        return model.to(device).eval()
+    def for_checkpoint(cls, config: MSAConfig) -> MSAGenerator:
+        """phi's weights come from the checkpoint: its ImageNet file is not read."""
+        return cls(config.for_loading())
 
     def _check(self, target_l, reference_l, reference_rgb, target_labels, reference_labels) -> None:
         channels = self.config.in_channels
         for name, tensor, chans in (("target_l", target_l, channels), ("reference_l", reference_l, channels),
                                     ("reference_rgb", reference_rgb, 3)):
-            if not isinstance(tensor, torch.Tensor):
-                raise TypeError(f"{name} must be a torch.Tensor; got {type(tensor).__name__}")
-            if tensor.ndim != 4 or tensor.shape[1] != chans:
-                raise ValueError(f"{name} must have a shape of (B, {chans}, H, W); got {tuple(tensor.shape)}")
+            check_tensor(tensor, name, f"B {chans} H W")
         if target_l.shape[-1] % 8 or target_l.shape[-2] % 8:
             raise ValueError(f"H and W must be divisible by 8 (three 2x poolings); got {tuple(target_l.shape)}")
         if reference_l.shape[-2:] != reference_rgb.shape[-2:] or reference_l.shape[0] != target_l.shape[0]:
@@ -362,49 +263,16 @@ class MSAGenerator(nn.Module):
         images; run it in DataLoader workers), for :meth:`colorize_prepared`."""
         return partial(_prepare_for_colorize, config=self.config)
 
-    @torch.no_grad()
-    def colorize_prepared(self, samples: Sequence[dict], masked: bool = False) -> list[torch.Tensor]:
-        """Colorize prepared samples as one batch: inference at ``input_size``, ab resized back
-        and joined with each target's own full-resolution L. Returns :math:`(3, H, W)` float sRGB in
-        [0, 1] per sample, at its target's size. (``masked``: the samples' masks are already in
-        their MaskSLIC label maps; accepted for the models' common interface.)"""
-        from reference_models.msa.preprocess import collate, postprocess_lightness
-
-        batch = collate(samples).to(next(self.parameters()).device)
-        was_training = self.training
-        self.eval()
-        try:
-            ab = self(batch.target_l, batch.reference_l, batch.reference_rgb, batch.target_labels,
-                      batch.reference_labels)
-        finally:
-            self.train(was_training)
+    def predict(self, samples: Sequence[dict]) -> list[torch.Tensor]:
+        """Inference at ``input_size`` (224) on prepared samples (their masks, if any, are already in
+        their MaskSLIC label maps); the ab resized back and joined with each target's own
+        full-resolution L."""
+        batch = move_to(collate(samples), next(self.parameters()).device)
+        ab = self(batch.target_l, batch.reference_l, batch.reference_rgb, batch.target_labels, batch.reference_labels)
         return [postprocess_lightness(ab[k], sample["target_l_full"]) for k, sample in enumerate(samples)]
-
-    def colorize(self, gray_rgb: torch.Tensor, reference_rgb: torch.Tensor,
-                 masks: tuple[torch.Tensor | None, torch.Tensor | None] | None = None) -> torch.Tensor:
-        """Colorize at the target's size: inference at ``input_size`` (224), ab resized back and joined
-        with the target's own full-resolution L.
-
-        Args:
-            gray_rgb: target :math:`(3, H, W)` or :math:`(B, 3, H, W)`, uint8 or float in [0, 1].
-            reference_rgb: :math:`(3, H', W')` or :math:`(B, 3, H', W')`, uint8 or float in [0, 1].
-            masks: optional ``(target_mask, reference_mask)``, bool :math:`(H, W)` / :math:`(H', W')`
-                (or batched), either may be ``None``: MaskSLIC inside the mask (masked super-attention).
-
-        Returns:
-            sRGB float in [0, 1], :math:`(3, H, W)` or :math:`(B, 3, H, W)`.
-        """
-        targets, references, target_masks, reference_masks, batched = split_colorize_inputs(gray_rgb, reference_rgb,
-                                                                                             masks)
-        prepare = self.preparer()
-        rgb = self.colorize_prepared([prepare(t, r, tm, rm) for t, r, tm, rm in
-                                      zip(targets, references, target_masks, reference_masks)])
-        return torch.stack(rgb) if batched else rgb[0]
 
 
 def _prepare_for_colorize(target, reference, target_mask, reference_mask, config: MSAConfig) -> dict:
-    from reference_models.msa.preprocess import prepare_sample, target_lightness
-
     sample = prepare_sample(target, reference, target_mask, reference_mask, config)
     sample["target_l_full"] = target_lightness(target)  # its own L is kept at full resolution
     return sample

@@ -15,7 +15,7 @@ and ``target_ab = ab / 127`` (the network's scale, the regression target), ``ref
 
 A sample is a dict of numpy arrays (lists of arrays for the label maps), so PyTorch's default
 collate already batches it into the tensors :meth:`MSAGenerator.forward` takes; :func:`collate`
-does the same into an :class:`MSABatch` with a ``.to(device)``.
+does the same into an :class:`MSABatch` (moved to a device by :func:`bench.core.device.move_to`).
 """
 
 from __future__ import annotations
@@ -32,10 +32,10 @@ from skimage.transform import resize
 
 from reference_models.layers.colorize_inputs import check_rgb_array, resize_mask
 from reference_models.layers.superpixels import stack_levels, superpixel_levels
-from reference_models.msa.model import MSAConfig
+from reference_models.msa.config import MSAConfig
 
-__all__ = ["MSABatch", "collate", "pair_sample", "postprocess", "postprocess_lightness", "prepare_sample",
-           "prepare_view", "target_lightness"]
+__all__ = ["MSABatch", "collate", "pair_sample", "postprocess_lightness", "prepare_sample", "prepare_view",
+           "target_lightness"]
 
 
 def prepare_view(rgb: np.ndarray, mask: np.ndarray | None = None, config: MSAConfig | None = None,
@@ -116,12 +116,6 @@ class MSABatch:
     target_labels: list[torch.Tensor]
     reference_labels: list[torch.Tensor]
 
-    def to(self, device: torch.device | str, non_blocking: bool = False) -> MSABatch:
-        def move(t):
-            return t.to(device, non_blocking=non_blocking)
-        return MSABatch(move(self.target_l), move(self.target_ab), move(self.reference_l), move(self.reference_rgb),
-                        [move(t) for t in self.target_labels], [move(t) for t in self.reference_labels])
-
 
 def collate(samples: Sequence[dict]) -> MSABatch:
     """Stack :func:`prepare_sample` dicts into an :class:`MSABatch` (a DataLoader ``collate_fn``)."""
@@ -142,22 +136,17 @@ def target_lightness(target_rgb: np.ndarray) -> np.ndarray:
     return rgb2lab(check_rgb_array(target_rgb, "target_rgb"))[..., 0]
 
 
-def postprocess(ab_net: torch.Tensor, target_rgb: np.ndarray) -> torch.Tensor:
+def postprocess_lightness(ab_net: torch.Tensor, lightness: np.ndarray) -> torch.Tensor:
     """Network ab at the input size -> sRGB at the target's own size, with its own L.
 
     Args:
         ab_net: :math:`(2, S, S)` predicted ab / 127 in [-1, 1].
-        target_rgb: ``(H, W, 3)`` uint8 or float in [0, 1]: the full-resolution target; its CIELAB L
-            (:func:`target_lightness`) is kept unchanged.
+        lightness: ``(H, W)`` the full-resolution target's CIELAB L (:func:`target_lightness`), kept
+            unchanged.
 
     Returns:
         :math:`(3, H, W)` float32 sRGB in [0, 1] (kornia ``lab_to_rgb``, clipped), on ``ab_net``'s device.
     """
-    return postprocess_lightness(ab_net, target_lightness(target_rgb))
-
-
-def postprocess_lightness(ab_net: torch.Tensor, lightness: np.ndarray) -> torch.Tensor:
-    """:func:`postprocess` given the target's L, ``(H, W)`` (:func:`target_lightness`)."""
     if ab_net.ndim != 3 or ab_net.shape[0] != 2:
         raise ValueError(f"ab_net must have a shape of (2, S, S); got {tuple(ab_net.shape)}")
     height, width = lightness.shape

@@ -13,10 +13,12 @@ from dataclasses import asdict
 
 import torch
 
+from reference_models.msa.config import MSAConfig
 from reference_models.msa.losses import ColorizationLoss, LossConfig, get_loss_config
-from reference_models.msa.model import MSAConfig, MSAGenerator
+from reference_models.msa.model import MSAGenerator
 from reference_models.msa.preprocess import collate, pair_sample, prepare_view
 from reference_models.training.config import TrainConfig
+from reference_models.training.task import TrainingTask
 
 __all__ = ["MSATask"]
 
@@ -26,16 +28,16 @@ def loss_config(setting) -> LossConfig:
     return get_loss_config(setting) if isinstance(setting, str) else LossConfig.from_dict(setting)
 
 
-class MSATask:
+class MSATask(TrainingTask):
     """MSA's part of training (see :mod:`reference_models.training.loop` for the loop)."""
 
     name = "msa"
+    model_class = MSAGenerator
     config_class = MSAConfig
     phases = {1: "image", 2: "object"}
 
     def __init__(self, config: TrainConfig, phase: int = 1):
-        self.train_config, self.phase = config, phase
-        self.model_config = MSAConfig.from_dict(config.model)
+        super().__init__(config, phase)
         self.loss_config = loss_config(config.loss)
 
     @staticmethod
@@ -48,19 +50,8 @@ class MSATask:
     def uses_masks(self) -> bool:
         return self.phase == 2
 
-    def build_model(self) -> MSAGenerator:
-        return MSAGenerator.from_config(self.model_config)
-
-    def model_record(self) -> dict:
-        """The model config, as stored in checkpoints (rebuilds the same network)."""
-        return self.model_config.as_dict()
-
     def build_losses(self, model: torch.nn.Module, device: torch.device) -> torch.nn.Module:
         return ColorizationLoss(self.loss_config, device=device)
-
-    def optimizers(self, model: torch.nn.Module) -> list[torch.optim.Optimizer]:
-        config = self.train_config
-        return [torch.optim.Adam(model.parameters(), lr=config.lr, betas=tuple(config.betas))]
 
     def view_record(self) -> dict:
         """What a cached view depends on."""
@@ -76,15 +67,8 @@ class MSATask:
 
     collate = staticmethod(collate)
 
-    def step(self, model: torch.nn.Module, losses: torch.nn.Module, batch, optimizers, autocast) -> dict[str, float]:
-        """One optimiser step on ``batch``; returns the losses to log."""
-        batch = batch.to(next(model.parameters()).device)
-        (optimizer,) = optimizers
-        optimizer.zero_grad(set_to_none=True)
-        with autocast():
-            ab = model(batch.target_l, batch.reference_l, batch.reference_rgb, batch.target_labels,
-                       batch.reference_labels)
+    def loss(self, model: torch.nn.Module, losses: torch.nn.Module, batch) -> dict[str, torch.Tensor]:
+        """The predicted ab against the ground truth's (the loss runs in float32 under autocast)."""
+        ab = model(batch.target_l, batch.reference_l, batch.reference_rgb, batch.target_labels, batch.reference_labels)
         terms = losses(ab.float(), batch.target_ab, batch.target_l)
-        terms.total.backward()
-        optimizer.step()
-        return {"loss": float(terms.total.detach()), "smooth_l1": float(terms.smooth_l1), "lpips": float(terms.lpips)}
+        return {"loss": terms.total, "smooth_l1": terms.smooth_l1, "lpips": terms.lpips}

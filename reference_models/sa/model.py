@@ -29,8 +29,8 @@ submodule), so ``state_dict()`` has exactly the released checkpoint's keys and t
 ``checkpoint.pt`` loads with ``strict=True``; ``.to()``, ``.float()`` etc. still move it, and
 ``train()`` never takes it out of eval mode.
 
-Use :meth:`SAGenerator.from_checkpoint` with the official file and :meth:`SAGenerator.colorize`
-on images; :meth:`SAGenerator.forward` takes the preprocessed tensors.
+Load the official file with ``reference_models.load("checkpoint.pt", model="sa")`` and use
+:meth:`SAGenerator.colorize` on images; :meth:`SAGenerator.forward` takes the preprocessed tensors.
 """
 
 from __future__ import annotations
@@ -46,7 +46,8 @@ from torch import nn
 
 from bench.core.errors import ColorbenchError
 from bench.core.settings import settings_from_dict
-from reference_models.layers.colorize_inputs import split_colorize_inputs
+from reference_models.base import ColorizationModel
+from reference_models.layers.checks import check_tensor
 from reference_models.layers.super_attention import SuperAttention
 from reference_models.layers.superpixels import SA_SUPERPIXELS, SuperpixelConfig
 from reference_models.sa.preprocess import SA_INPUT_SIZE, postprocess, preprocess_pair, to_tensors
@@ -96,7 +97,7 @@ def load_sa_checkpoint(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     return load_weights(path)[0]
 
 
-class SAGenerator(nn.Module):
+class SAGenerator(ColorizationModel):
     """``gen_color_stride_vgg16(dim=2)`` of the released super-attention code.
 
     Args:
@@ -108,6 +109,8 @@ class SAGenerator(nn.Module):
         superpixels: SLIC parameters used by :meth:`colorize` (the released ones by default).
         input_size: the side :meth:`colorize` resizes to (224 released; smaller only for tests).
     """
+
+    model_name = "SA"
 
     def __init__(self, official_compat: bool = True, value_encoder: nn.Module | None = None,
                  superpixels: SuperpixelConfig = SA_SUPERPIXELS, input_size: int = SA_INPUT_SIZE):
@@ -161,14 +164,6 @@ class SAGenerator(nn.Module):
         return cls(official_compat=config.official_compat, superpixels=config.superpixels,
                    input_size=config.input_size)
 
-    @classmethod
-    def from_checkpoint(cls, path: str | os.PathLike, device: torch.device | str = "cpu",
-                        value_encoder: nn.Module | None = None) -> SAGenerator:
-        """The released model: ``checkpoint.pt`` loaded strictly, in eval mode, on ``device``."""
-        model = cls(official_compat=True, value_encoder=value_encoder)
-        model.load_state_dict(load_sa_checkpoint(path), strict=True)
-        return model.to(device).eval()
-
     def forward(self, target_map: torch.Tensor, reference_l: torch.Tensor, reference_rgb: torch.Tensor,
                 target_labels: Sequence[torch.Tensor], reference_labels: Sequence[torch.Tensor],
                 official_compat: bool | None = None) -> torch.Tensor:
@@ -188,10 +183,7 @@ class SAGenerator(nn.Module):
         """
         for name, tensor in (("target_map", target_map), ("reference_l", reference_l),
                              ("reference_rgb", reference_rgb)):
-            if not isinstance(tensor, torch.Tensor):
-                raise TypeError(f"{name} must be a torch.Tensor; got {type(tensor).__name__}")
-            if tensor.ndim != 4 or tensor.shape[1] != 3:
-                raise ValueError(f"{name} must have a shape of (B, 3, H, W); got {tuple(tensor.shape)}")
+            check_tensor(tensor, name, "B 3 H W")
         if target_map.shape[-1] % 8 or target_map.shape[-2] % 8:
             raise ValueError(f"H and W must be divisible by 8 (three 2x poolings); got {tuple(target_map.shape)}")
         if len(target_labels) < 3 or len(reference_labels) < 3:
@@ -222,44 +214,19 @@ class SAGenerator(nn.Module):
     def preparer(self) -> Callable:
         """A picklable ``prepare(target, reference, target_mask, reference_mask) -> SAInputs`` (the
         released preprocessing; run it in DataLoader workers), for :meth:`colorize_prepared`."""
-        return partial(preprocess_pair, superpixels=self.superpixels, size=self.input_size)
+        # a model trained here saw 8-bit views (the training cache's); the released model, the float pipeline
+        return partial(preprocess_pair, superpixels=self.superpixels, size=self.input_size,
+                       quantize=not self.official_compat)
 
-    @torch.no_grad()
-    def colorize_prepared(self, inputs: Sequence, masked: bool = False) -> list[torch.Tensor]:
-        """Colorize preprocessed pairs as one batch, with the released output step. ``masked``:
-        the pairs had masks (masked attention, label 0 excluded). Returns :math:`(3, H, W)` float RGB
-        in [0, 1] per pair, at its target's size."""
+    def predict(self, inputs: Sequence) -> list[torch.Tensor]:
+        """The released test-time pipeline (:mod:`reference_models.sa.preprocess`) on preprocessed
+        pairs, with the released output step. Pairs prepared with masks (an extension: MaskSLIC
+        superpixels) run masked attention (label 0 excluded) instead of the released global
+        attention (its quirks off)."""
         tensors = to_tensors(list(inputs), next(self.parameters()).device)
-        was_training = self.training
-        self.eval()  # inference: BatchNorm uses its running statistics
-        try:
-            ab = self(*tensors, official_compat=False if masked else None)
-        finally:
-            self.train(was_training)
+        masked = any(pair.masked for pair in inputs)
+        ab = self(*tensors, official_compat=False if masked else None)
         return [postprocess(ab[k], pair.target_gray_full) for k, pair in enumerate(inputs)]
-
-    def colorize(self, gray_rgb: torch.Tensor, reference_rgb: torch.Tensor,
-                 masks: tuple[torch.Tensor | None, torch.Tensor | None] | None = None) -> torch.Tensor:
-        """Colorize with the released test-time pipeline (:mod:`reference_models.sa.preprocess`).
-
-        Args:
-            gray_rgb: target :math:`(3, H, W)` or :math:`(B, 3, H, W)`, uint8 or float in [0, 1]
-                (gray: three equal channels; a colour image is grayed with ``rgb2gray``).
-            reference_rgb: :math:`(3, H', W')` or :math:`(B, 3, H', W')`, uint8 or float in [0, 1].
-            masks: optional ``(target_mask, reference_mask)`` bool :math:`(H, W)` / :math:`(H', W')`
-                (or batched); either may be ``None``. An extension: MaskSLIC superpixels and masked
-                attention (label 0 excluded) instead of the released global attention.
-
-        Returns:
-            RGB float in [0, 1] at the target's size, :math:`(3, H, W)` or :math:`(B, 3, H, W)`.
-        """
-        targets, references, target_masks, reference_masks, batched = split_colorize_inputs(gray_rgb, reference_rgb,
-                                                                                             masks)
-        prepare = self.preparer()
-        rgb = self.colorize_prepared([prepare(t, r, tm, rm) for t, r, tm, rm in
-                                      zip(targets, references, target_masks, reference_masks)],
-                                     masked=masks is not None)
-        return torch.stack(rgb) if batched else rgb[0]
 
 
 @dataclass(frozen=True)

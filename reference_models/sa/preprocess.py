@@ -30,6 +30,11 @@ of the model and is not reproduced.)
 
 Masks are an extension (the released SA has none): with masks, superpixels are MaskSLIC inside
 them (masks resized to 224 with nearest-neighbour sampling), as in MSA.
+
+One preprocessing for colorizing and training (:func:`resize_view`): training caches each image's
+224 x 224 view as 8-bit values (a float cache would take four times the disk), so a model trained
+here colorizes from the same 8-bit views (``quantize=True``, which :class:`SAGenerator` passes when
+it is not the released model); the released model keeps the released float pipeline exactly.
 """
 
 from __future__ import annotations
@@ -46,7 +51,8 @@ from skimage.transform import resize
 from reference_models.layers.colorize_inputs import check_rgb_array, resize_mask
 from reference_models.layers.superpixels import SA_SUPERPIXELS, SuperpixelConfig, stack_levels, superpixel_levels
 
-__all__ = ["SA_INPUT_SIZE", "SAInputs", "postprocess", "preprocess_pair", "remap_luminance", "to_tensors"]
+__all__ = ["SA_INPUT_SIZE", "SAInputs", "postprocess", "preprocess_pair", "remap_luminance", "resize_view",
+           "to_tensors"]
 
 #: The released code's network input side.
 SA_INPUT_SIZE = 224
@@ -64,6 +70,7 @@ class SAInputs:
         reference_rgb: ``(224, 224, 3)`` resized reference RGB in [0, 1].
         target_labels: per level ``i``, ``(224 / 2**i, 224 / 2**i)`` int64 labels (1..N; 0 outside a mask).
         reference_labels: the same for the reference.
+        masked: an object mask was given (MaskSLIC labels; the model runs masked attention).
     """
 
     target_map: np.ndarray
@@ -73,6 +80,7 @@ class SAInputs:
     reference_rgb: np.ndarray
     target_labels: list[np.ndarray]
     reference_labels: list[np.ndarray]
+    masked: bool = False
 
 
 def remap_luminance(gray: np.ndarray, reference_l: np.ndarray) -> np.ndarray:
@@ -87,9 +95,17 @@ def remap_luminance(gray: np.ndarray, reference_l: np.ndarray) -> np.ndarray:
     return scale * (gray - np.mean(gray)) + np.mean(reference_l)
 
 
+def resize_view(rgb: np.ndarray, size: int = SA_INPUT_SIZE, quantize: bool = False) -> np.ndarray:
+    """The image at ``size x size`` as the released code resizes it (skimage ``resize``: order 1,
+    anti-aliased when shrinking), float in [0, 1]; ``quantize``: rounded to 8-bit levels, as the
+    training views are cached (still float in [0, 1], so every later step is the same)."""
+    small = resize(rgb, (size, size))
+    return np.clip(np.rint(small * 255.0), 0, 255) / 255.0 if quantize else small
+
+
 def preprocess_pair(target_rgb: np.ndarray, reference_rgb: np.ndarray, target_mask: np.ndarray | None = None,
                     reference_mask: np.ndarray | None = None, superpixels: SuperpixelConfig = SA_SUPERPIXELS,
-                    size: int = SA_INPUT_SIZE, cache: bool = False) -> SAInputs:
+                    size: int = SA_INPUT_SIZE, cache: bool = False, quantize: bool = False) -> SAInputs:
     """The released test-time preprocessing of one (target, reference) pair.
 
     Args:
@@ -100,6 +116,7 @@ def preprocess_pair(target_rgb: np.ndarray, reference_rgb: np.ndarray, target_ma
         superpixels: SLIC parameters (the released ones by default).
         size: network input side (224).
         cache: cache the superpixels on disk (see :func:`~reference_models.layers.superpixels.superpixel_levels`).
+        quantize: the 224 x 224 images at 8-bit levels (:func:`resize_view`), as a model trained here saw them.
 
     Returns:
         :class:`SAInputs`.
@@ -110,8 +127,8 @@ def preprocess_pair(target_rgb: np.ndarray, reference_rgb: np.ndarray, target_ma
     r_mask = resize_mask(reference_mask, reference_rgb.shape, size, "reference_mask")
 
     target_gray_full = rgb2gray(target_rgb)
-    target_gray = rgb2gray(resize(target_rgb, (size, size)))
-    reference_small = resize(reference_rgb, (size, size))
+    target_gray = rgb2gray(resize_view(target_rgb, size, quantize))
+    reference_small = resize_view(reference_rgb, size, quantize)
     reference_l = rgb2lab(reference_small)[..., 0] / 100.0
     target_map = remap_luminance(target_gray, reference_l)
     return SAInputs(
@@ -122,6 +139,7 @@ def preprocess_pair(target_rgb: np.ndarray, reference_rgb: np.ndarray, target_ma
         reference_rgb=reference_small,
         target_labels=superpixel_levels(target_gray, t_mask, superpixels, cache=cache),
         reference_labels=superpixel_levels(reference_l, r_mask, superpixels, cache=cache),
+        masked=t_mask is not None or r_mask is not None,
     )
 
 

@@ -18,64 +18,56 @@ from dataclasses import asdict
 import numpy as np
 import torch
 from skimage.color import rgb2gray, rgb2lab
-from skimage.transform import resize
 
 from reference_models.layers.superpixels import stack_levels, superpixel_levels
 from reference_models.msa.training import loss_config
 from reference_models.sa.model import SAConfig, SAGenerator
-from reference_models.sa.preprocess import remap_luminance
+from reference_models.sa.preprocess import remap_luminance, resize_view
 from reference_models.training.config import TrainConfig
+from reference_models.training.task import TrainingTask
 
 __all__ = ["SATask"]
 
 _LEVELS = 3
 
 
-class SATask:
+class SATask(TrainingTask):
     """SA's part of training (see :mod:`reference_models.training.loop`)."""
 
     name = "sa"
+    model_class = SAGenerator
     config_class = SAConfig
-    phases = {1: "image"}
     #: the target's superpixels are on its gray, the reference's on its L: a view per role
     view_depends_on_role = True
 
     def __init__(self, config: TrainConfig, phase: int = 1):
-        self.train_config, self.phase = config, phase
-        self.model_config = SAConfig.from_dict({"official_compat": False, **config.model})
+        super().__init__(config, phase)
         self.loss_config = loss_config(config.loss)
+
+    def make_model_config(self, config: TrainConfig) -> SAConfig:
+        """A model trained here runs the attention without the released quirks."""
+        return SAConfig.from_dict({"official_compat": False, **config.model})
 
     @staticmethod
     def default_config(phase: int) -> TrainConfig:
         return TrainConfig(lr=1e-5, betas=(0.9, 0.999), batch_size=8, epochs=40, p_synthetic=0.25, loss="sa-code")
-
-    uses_masks = False
-
-    def build_model(self) -> SAGenerator:
-        return SAGenerator.from_config(self.model_config)
-
-    def model_record(self) -> dict:
-        return self.model_config.as_dict()
 
     def build_losses(self, model: torch.nn.Module, device: torch.device) -> torch.nn.Module:
         from reference_models.msa.losses import ColorizationLoss
 
         return ColorizationLoss(self.loss_config, device=device)
 
-    def optimizers(self, model: torch.nn.Module) -> list[torch.optim.Optimizer]:
-        trainable = [p for p in model.parameters() if p.requires_grad]
-        return [torch.optim.Adam(trainable, lr=self.train_config.lr, betas=tuple(self.train_config.betas))]
-
     def view_record(self) -> dict:
         return {"model": "sa", "input_size": self.model_config.input_size,
                 "superpixels": asdict(self.model_config.superpixels)}
 
     def view(self, rgb: np.ndarray, mask: np.ndarray | None, role: str = "target") -> dict:
-        """The image at the input size (uint8) and its superpixels: on ``rgb2gray`` as a target, on
-        ``L / 100`` as a reference (the released preprocessing)."""
-        size = self.model_config.input_size
-        small = np.clip(np.rint(resize(rgb, (size, size)) * 255.0), 0, 255).astype(np.uint8)
+        """The image at the input size and its superpixels, by the preprocessing the model colorizes
+        with (:func:`~reference_models.sa.preprocess.resize_view` at 8-bit levels, stored as uint8):
+        superpixels on ``rgb2gray`` as a target, on ``L / 100`` as a reference."""
+        small = resize_view(rgb, self.model_config.input_size, quantize=True)
         base = rgb2gray(small) if role == "target" else rgb2lab(small)[..., 0] / 100.0
+        small = np.rint(small * 255.0).astype(np.uint8)
         labels = superpixel_levels(base, None, self.model_config.superpixels)
         return {"rgb": small, **{f"labels{i}": level for i, level in enumerate(labels)}}
 
@@ -99,15 +91,9 @@ class SATask:
             batch[name] = stack_levels([s[name] for s in samples])
         return batch
 
-    def step(self, model: torch.nn.Module, losses: torch.nn.Module, batch: dict, optimizers, autocast) -> dict:
-        device = next(model.parameters()).device
-        batch = {k: ([t.to(device) for t in v] if isinstance(v, list) else v.to(device)) for k, v in batch.items()}
-        (optimizer,) = optimizers
-        optimizer.zero_grad(set_to_none=True)
-        with autocast():
-            ab = model(batch["target_map"], batch["reference_l"], batch["reference_rgb"], batch["target_labels"],
-                       batch["reference_labels"])
+    def loss(self, model: torch.nn.Module, losses: torch.nn.Module, batch: dict) -> dict[str, torch.Tensor]:
+        """The predicted ab against the ground truth's (the loss runs in float32 under autocast)."""
+        ab = model(batch["target_map"], batch["reference_l"], batch["reference_rgb"], batch["target_labels"],
+                   batch["reference_labels"])
         terms = losses(ab.float(), batch["target_ab"], batch["target_l"])
-        terms.total.backward()
-        optimizer.step()
-        return {"loss": float(terms.total.detach()), "smooth_l1": float(terms.smooth_l1), "lpips": float(terms.lpips)}
+        return {"loss": terms.total, "smooth_l1": terms.smooth_l1, "lpips": terms.lpips}

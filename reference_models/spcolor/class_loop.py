@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import torch
 
-from reference_models.spcolor.correspondence import EPS, Correspondence
+from reference_models.spcolor.correspondence_result import EPS, Correspondence
 
 __all__ = ["class_loop_correspondence"]
 

@@ -22,6 +22,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from reference_models.layers.checks import check_tensor
+
 __all__ = ["ColorNet"]
 
 
@@ -95,9 +97,8 @@ class ColorNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``[a_warp, b_warp, S, L - 50]`` :math:`(B, 4, H, W)` -> ab :math:`(B, 2, H, W)` in (-128, 128)."""
-        if not isinstance(x, torch.Tensor):
-            raise TypeError(f"x must be a torch.Tensor; got {type(x).__name__}")
-        if x.ndim != 4 or x.shape[1] != self.in_channels or x.shape[2] % 8 or x.shape[3] % 8:
+        check_tensor(x, "x", f"B {self.in_channels} H W")
+        if x.shape[2] % 8 or x.shape[3] % 8:
             raise ValueError(f"x must have a shape of (B, {self.in_channels}, H, W) with H, W divisible by 8; "
                              f"got {tuple(x.shape)}")
         r = self.relu

@@ -2,16 +2,19 @@
 
 ``SPColorConfig()`` is the **paper** (Sec. IV): k = 22, 256 x 256, self-reference probability
 0.2, loss weights L1 2 (self-reference samples only), SMP 0.01, adversarial 0.4, smoothness 2;
-Adam betas (0.5, 0.999), lr 2e-5 (networks) / 2e-4 (discriminator), 120k iterations, /10 at 100k,
-batch 8. The contextual loss of the released code is off.
+Adam betas (0.5, 0.999), lr 2e-5 (networks) / 2e-4 (discriminator), 120k iterations, /10 at 100k.
+The contextual loss of the released code is off. Two defaults are not the paper's, which is silent
+on them: the batch (16, the released code's total: see ``batch_size``) and the SMP's feature scale
+(``smp_feature_scale``: the 0.01 was tuned on the Caffe VGG19's features, ours are torchvision's).
 
 ``preset("released-code")`` is what ``train_stego.py`` + ``opt.txt`` of ``viector/spcolor`` run:
 k = 27; the colour network at 20x the learning rate; Adam ``eps=1e-5``, ``amsgrad=True`` for the
 networks; StepLR x0.5 every 20k iterations for both optimisers; the contextual loss on (x0.2);
 the L1 term normalised as its code does (see :func:`~reference_models.spcolor.losses.self_reference_l1`);
-batch 8 per GPU on 2 GPUs (16). The released code's VGG is the Caffe port (``vgg19_conv.pth``,
-``vgg_input="caffe"``), which is not in the weights registry: the preset keeps torchvision's VGG19;
-set ``vgg_input="caffe"`` and pass ``vgg=SPColorVGG().load_caffe(path)`` to the model to match it.
+batch 8 per GPU on 2 GPUs (16, also the default). The released code's VGG is the Caffe port
+(``vgg19_conv.pth``, ``vgg_input="caffe"``), which is not in the weights registry: the preset keeps
+torchvision's VGG19 with the SMP's features scaled to Caffe's (``smp_feature_scale``); set
+``vgg_input="caffe"`` and pass ``vgg=SPColorVGG().load_caffe(path)`` to the model to match it.
 The released code also starts from the base project's iteration-76000 ``nonlocal_net`` / ``colornet``
 checkpoints (load them with :func:`~reference_models.spcolor.correspondence.convert_authors_state_dict`
 and ``ColorNet.load_state_dict``). Not reproduced: the released loader's bugs (it trains on grayscale
@@ -28,13 +31,22 @@ from dataclasses import asdict, dataclass
 from bench.core.errors import unknown_name
 from bench.core.settings import settings_from_dict
 
-__all__ = ["PRESETS", "PRIORS", "SPColorConfig", "preset"]
+__all__ = ["PRESETS", "PRIORS", "SPColorConfig", "TORCHVISION_TO_CAFFE_FEATURE_SCALE", "preset"]
 
 #: ``prior`` values: STEGO (the paper; needs the checkpoint) or k-means of VGG19 features.
 PRIORS = ("stego", "kmeans")
 _VGG_INPUTS = ("torchvision", "caffe")
 _L1_REDUCTIONS = ("self_reference_mean", "released")
 _SCHEDULES = ("multistep", "step")
+#: torchvision's VGG19 features -> the Caffe VGG19's scale, when the Caffe file is not used: 255 x the
+#: mean ImageNet std (255 x 0.2260; 58.4 / 57.1 / 57.4 for R / G / B), the factor between the two
+#: input conventions (Caffe: BGR in 0..255 minus the mean; torchvision: RGB in 0..1, (x - mean) / std;
+#: the two means agree to 0.002). It carries to relu5_2 unchanged for networks of equal weights and
+#: zero biases (a ReLU network is positively homogeneous): ``benchmarks/smp_scale.py`` finds 57.8
+#: (57.7-58.1 per demo photograph; the channels' factors differ) with such stand-ins. An estimate, not
+#: a measurement of the two trained networks: with the real files present that script prints their
+#: ratio, and ``smp_feature_scale`` takes it.
+TORCHVISION_TO_CAFFE_FEATURE_SCALE = 57.63
 
 
 @dataclass(frozen=True)
@@ -61,7 +73,19 @@ class SPColorConfig:
         l1_weight: ``lambda_L1`` (2, on self-reference samples only).
         l1_reduction: ``"self_reference_mean"`` (the mean over the self-reference samples) or
             ``"released"`` (that, divided by the batch size, as the released code computes it).
-        smp_weight: ``lambda_SMP`` / ``lambda_perc`` (0.01).
+        smp_weight: ``lambda_SMP`` / ``lambda_perc`` (0.01: paper and released code alike).
+        smp_feature_scale: the factor the SMP's relu5_2 features are multiplied by (the loss by its
+            square), so that ``smp_weight`` acts on the feature scale it was tuned on: the released
+            code's Caffe VGG19 (``vgg19_conv.pth``, BGR in 0..255 minus the mean). ``None`` (default):
+            1 with ``vgg_input="caffe"`` (those very features) and
+            :data:`TORCHVISION_TO_CAFFE_FEATURE_SCALE` (57.63, so the loss x3321) with torchvision's
+            VGG19 (RGB in 0..1 over the ImageNet std, about 1 / 57.6 of Caffe's input). Paper: silent
+            (it tuned on Caffe); released code: the Caffe VGG itself; ours: torchvision's VGG (the one
+            in the weights registry; the Caffe port needs ``vgg=SPColorVGG().load_caffe(path)``,
+            which the training command does not pass) with its features brought to Caffe's scale.
+            Without it the SMP term would be ~3300x weaker than the paper's relative to the L1,
+            adversarial and smoothness terms. The correspondence, the k-means prior and the
+            contextual loss normalise their features, so only the SMP depends on the scale.
         adversarial_weight: ``lambda_adv`` (0.4) of the generator's relativistic LSGAN loss.
         discriminator_weight: weight of the discriminator's loss (1, released).
         smoothness_weight: ``lambda_smooth`` (2).
@@ -81,7 +105,12 @@ class SPColorConfig:
         lr_milestones: iterations where the rates are multiplied by ``lr_gamma`` (paper: 100k).
         lr_step_size: period of the ``"step"`` schedule (released: 20k).
         lr_gamma: the multiplier (paper 0.1; released 0.5).
-        batch_size: images per iteration (paper 8; released 8 per GPU x 2).
+        batch_size: images per iteration and process (16). Paper: not stated ("two NVIDIA 3090
+            GPUs"); released code: 8 per GPU on two GPUs (``opt.txt`` ``batch_size: 8``, ``gpu_ids:
+            0,1``; ``train.sh`` ``torch.distributed.launch --nproc_per_node=2``; a
+            ``DistributedSampler`` per process), so 16 per iteration, the gradients averaged over
+            both; ours: that total on one process. Under ``torchrun`` with N processes set it to
+            16 / N (8 on two GPUs, as released) to keep the released total.
     """
 
     num_classes: int = 22
@@ -100,6 +129,7 @@ class SPColorConfig:
     l1_weight: float = 2.0
     l1_reduction: str = "self_reference_mean"
     smp_weight: float = 0.01
+    smp_feature_scale: float | None = None
     adversarial_weight: float = 0.4
     discriminator_weight: float = 1.0
     smoothness_weight: float = 2.0
@@ -118,7 +148,7 @@ class SPColorConfig:
     lr_milestones: tuple[int, ...] = (100_000,)
     lr_step_size: int = 20_000
     lr_gamma: float = 0.1
-    batch_size: int = 8
+    batch_size: int = 16
 
     def __post_init__(self) -> None:
         choices = {"prior": PRIORS, "vgg_input": _VGG_INPUTS, "l1_reduction": _L1_REDUCTIONS,
@@ -134,6 +164,8 @@ class SPColorConfig:
             raise ValueError(f"colornet_widths must have 4 entries; got {self.colornet_widths}")
         if not 0.0 <= self.self_reference_probability <= 1.0 or not 0.0 <= self.self_reference_flip <= 1.0:
             raise ValueError("self_reference_probability and self_reference_flip must be in [0, 1]")
+        if self.smp_feature_scale is not None and not self.smp_feature_scale > 0:
+            raise ValueError(f"smp_feature_scale must be > 0 (or None: automatic); got {self.smp_feature_scale}")
         if self.temperature <= 0 or self.luminance_noise < 0:
             raise ValueError("temperature must be > 0 and luminance_noise >= 0")
         weights = ("l1_weight", "smp_weight", "adversarial_weight", "discriminator_weight", "smoothness_weight",
@@ -150,6 +182,13 @@ class SPColorConfig:
     def as_dict(self) -> dict:
         """All settings as a plain dict (tuples kept)."""
         return asdict(self)
+
+    @property
+    def smp_scale(self) -> float:
+        """The SMP's feature scale in effect (``smp_feature_scale``, or its automatic value)."""
+        if self.smp_feature_scale is not None:
+            return float(self.smp_feature_scale)
+        return 1.0 if self.vgg_input == "caffe" else TORCHVISION_TO_CAFFE_FEATURE_SCALE
 
 
 #: Named presets (see the module docstring).

@@ -60,7 +60,6 @@ state dict to ours.
 from __future__ import annotations
 
 import math
-import sys
 from collections.abc import Mapping
 from typing import NamedTuple
 
@@ -68,7 +67,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from reference_models.layers.checks import check_tensor
 from reference_models.layers.precision import autocast_off, full_precision
+from reference_models.spcolor.class_loop import class_loop_correspondence
+from reference_models.spcolor.correspondence_result import EPS, Correspondence
 
 __all__ = [
     "AUTHORS_KEY_MAP",
@@ -84,8 +86,6 @@ __all__ = [
     "semantic_correspondence",
 ]
 
-#: The released code's ``sys.float_info.epsilon`` guard in ``x / (||x|| + eps)``.
-EPS = sys.float_info.epsilon
 #: The VGG19 layers the correspondence features are built from (the released code's r22 .. r52).
 CORRESPONDENCE_LAYERS = ("relu2_2", "relu3_2", "relu4_2", "relu5_2")
 #: Prefix renames from the released ``WarpNet`` state dict to :class:`CorrespondenceNet`.
@@ -105,35 +105,8 @@ LOOP_DEVICES = frozenset({"cpu"})
 LOOP_MIN_CLASSES = 2
 
 
-class Correspondence(NamedTuple):
-    """What :func:`semantic_correspondence` returns (target positions ``(B, h, w)``).
-
-    Attributes:
-        warped: :math:`(B, V, h, w)` ``sum_j P_ij v_j``; exactly 0 where ``matched`` is False.
-        best: :math:`(B, h, w)` ``S_w = max_j f_ij`` in [0, 1] (a cosine, see above); exactly 0 where
-            ``matched`` is False.
-        matched: :math:`(B, h, w)` bool, the position's class is present in its reference.
-    """
-
-    warped: torch.Tensor
-    best: torch.Tensor
-    matched: torch.Tensor
-
-
-def _check_float(name: str, x: torch.Tensor, ndim: int) -> None:
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor; got {type(x).__name__}")
-    if not x.is_floating_point():
-        raise TypeError(f"{name} must be a floating-point tensor; got {x.dtype}")
-    if x.ndim != ndim:
-        raise ValueError(f"{name} must have {ndim} dimensions; got shape {tuple(x.shape)}")
-
-
 def _check_classes(name: str, classes: torch.Tensor, shape: tuple[int, ...]) -> None:
-    if not isinstance(classes, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor; got {type(classes).__name__}")
-    if classes.dtype != torch.int64:
-        raise TypeError(f"{name} must be int64 class indices; got {classes.dtype}")
+    check_tensor(classes, name, "B h w", torch.int64)
     if tuple(classes.shape) != shape:
         raise ValueError(f"{name} must have a shape of (B, h, w) = {shape}; got {tuple(classes.shape)}")
 
@@ -335,9 +308,9 @@ def semantic_correspondence(target_features: torch.Tensor, reference_features: t
         TypeError: a tensor of the wrong type or dtype.
         ValueError: shapes that do not agree, classes outside ``[.., num_classes)``, ``temperature <= 0``.
     """
-    _check_float("target_features", target_features, 4)
-    _check_float("reference_features", reference_features, 4)
-    _check_float("reference_values", reference_values, 4)
+    check_tensor(target_features, "target_features", "B C h w", "float")
+    check_tensor(reference_features, "reference_features", "B C h' w'", "float")
+    check_tensor(reference_values, "reference_values", "B V h' w'", "float")
     batch, channels, height, width = target_features.shape
     _, _, ref_height, ref_width = reference_features.shape
     if reference_features.shape[:2] != (batch, channels):
@@ -365,9 +338,6 @@ def semantic_correspondence(target_features: torch.Tensor, reference_features: t
         full_precision(x) for x in (target_features, reference_features, reference_values))
     with autocast_off(target_features.device):
         if method == "loop":
-            # imported here: class_loop builds on this module's Correspondence and EPS
-            from reference_models.spcolor.class_loop import class_loop_correspondence
-
             return class_loop_correspondence(target_features, reference_features, reference_values, target_classes,
                                              reference_classes, num_classes, temperature)
         return _batched(target_features, reference_features, reference_values, target_classes, reference_classes,
@@ -578,9 +548,7 @@ class CorrespondenceNet(nn.Module):
 
 def _nearest(x: torch.Tensor, size: tuple[int, int], name: str) -> torch.Tensor:
     """``(B, h, w)`` -> ``(B, *size)`` nearest-neighbour, as the released ``F.interpolate(..., mode="nearest")``."""
-    if not isinstance(x, torch.Tensor) or x.ndim != 3:
-        raise ValueError(f"{name} must be a (B, h, w) tensor; got "
-                         f"{tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__}")
+    check_tensor(x, name, "B h w")
     if tuple(x.shape[1:]) == size:
         return x
     dtype = x.dtype if x.is_floating_point() else torch.float64  # class ids stay exact

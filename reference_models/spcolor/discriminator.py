@@ -23,6 +23,7 @@ import torch
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
+from reference_models.layers.checks import check_tensor
 from reference_models.layers.precision import autocast_off, full_precision
 
 __all__ = ["Discriminator", "SelfAttention"]
@@ -77,9 +78,8 @@ class Discriminator(nn.Module):
 
     def forward(self, lab: torch.Tensor) -> torch.Tensor:
         """CIELAB :math:`(B, 3, H, W)` (L in [0, 100], raw ab; H, W >= 192) -> logits :math:`(B, 1)`."""
-        if not isinstance(lab, torch.Tensor):
-            raise TypeError(f"lab must be a torch.Tensor; got {type(lab).__name__}")
-        if lab.ndim != 4 or lab.shape[1] != self.in_channels or min(lab.shape[2:]) < 192:
+        check_tensor(lab, "lab", f"B {self.in_channels} H W")
+        if min(lab.shape[2:]) < 192:
             raise ValueError(f"lab must have a shape of (B, {self.in_channels}, H, W) with H, W >= 192; "
                              f"got {tuple(lab.shape)}")
         x = self.attention(self.layer2(self.layer1_new(lab)))

@@ -8,7 +8,10 @@ All images are CIELAB with L in [0, 100] and raw ab (about [-128, 127]), as the 
   (:func:`self_reference_l1`); 0 in a batch without one.
 * **SMP** (eq. 15, x0.01): ``(phi(pred) - phi(gt))^2`` at VGG relu5_2, weighted by ``1 - S`` (``S``
   detached, nearest-resized to the feature map), averaged over everything
-  (:func:`similarity_masked_perceptual`): little penalty where the warp is trusted.
+  (:func:`similarity_masked_perceptual`): little penalty where the warp is trusted. The features
+  are first brought to the Caffe VGG19's scale the 0.01 was tuned on (x ``smp_feature_scale``,
+  57.63 with torchvision's VGG19 by default, so the loss x3321; see
+  :class:`~reference_models.spcolor.config.SPColorConfig`).
 * **Adversarial** (x0.4): relativistic-average LSGAN, as released
   (:func:`relativistic_lsgan_generator` / :func:`relativistic_lsgan_discriminator`).
 * **Smoothness** (x2): ``MSE(ab_pred, sum_n w_n ab_pred(n))`` over each pixel's 3x3 neighbours
@@ -259,8 +262,9 @@ class SPColorLoss(nn.Module):
             pred_features = self.vgg(lab_to_rgb(self._lab(target_lab, ab)))
             with torch.no_grad():
                 gt_features = self.vgg(lab_to_rgb(target_lab))
+        # the features x smp_scale (the config's smp_feature_scale) is the loss x smp_scale^2
         smp = similarity_masked_perceptual(pred_features["relu5_2"], gt_features["relu5_2"], output.similarity) \
-            * cfg.smp_weight if cfg.smp_weight else zero
+            * (cfg.smp_weight * cfg.smp_scale ** 2) if cfg.smp_weight else zero
         adversarial = zero
         if cfg.adversarial_weight:
             if discriminator is None:

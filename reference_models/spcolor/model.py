@@ -31,6 +31,9 @@ from torch import nn
 
 from bench.core.color import lab_to_rgb, rgb_to_lab
 from bench.core.errors import ColorbenchError
+from reference_models.base import ColorizationModel
+from reference_models.layers.checks import check_tensor
+from reference_models.layers.colorize_inputs import as_image_batches
 from reference_models.spcolor.colornet import ColorNet
 from reference_models.spcolor.config import SPColorConfig
 from reference_models.spcolor.correspondence import CorrespondenceNet
@@ -68,29 +71,7 @@ class SPColorOutput(NamedTuple):
     reference_features: dict[str, torch.Tensor]
 
 
-def _check_image(name: str, x: torch.Tensor, channels: int) -> None:
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor; got {type(x).__name__}")
-    if not x.is_floating_point():
-        raise TypeError(f"{name} must be a float tensor; got {x.dtype}")
-    if x.ndim != 4 or x.shape[1] != channels:
-        raise ValueError(f"{name} must have a shape of (B, {channels}, H, W); got {tuple(x.shape)}")
-
-
-def _as_batch(images: torch.Tensor, name: str) -> tuple[torch.Tensor, bool]:
-    if not isinstance(images, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor; got {type(images).__name__}")
-    if images.ndim not in (3, 4) or images.shape[-3] != 3:
-        raise ValueError(f"{name} must have a shape of (3, H, W) or (B, 3, H, W); got {tuple(images.shape)}")
-    if images.dtype == torch.uint8:
-        images = images.float() / 255.0
-    elif not images.is_floating_point():
-        raise TypeError(f"{name} must be uint8 or float in [0, 1]; got {images.dtype}")
-    batched = images.ndim == 4
-    return (images if batched else images[None]), batched
-
-
-class SPColor(nn.Module):
+class SPColor(ColorizationModel):
     """The whole model: semantic prior, VGG19, correspondence, colour network.
 
     Args:
@@ -141,13 +122,9 @@ class SPColor(nn.Module):
         self._freeze()  # VGG and prior stay in eval mode
         return self
 
-    @classmethod
-    def from_config(cls, config: SPColorConfig) -> SPColor:
-        """The model of ``config`` with its default prior and VGG19 (the registry's files)."""
-        return cls(config)
-
     #: SPColor uses no object masks: on object-level splits it colorizes the whole images.
     accepts_masks = False
+    model_name = "SPColor"
 
     def checkpoint_state_dict(self) -> dict[str, torch.Tensor]:
         """What a checkpoint holds: the correspondence's and colour network's parameters and the
@@ -176,8 +153,8 @@ class SPColor(nn.Module):
             reference_rgb: :math:`(B, 3, H, W)` the reference RGB in [0, 1] (made gray first when the
                 prior's ``gray_reference`` is set).
         """
-        _check_image("target_l", target_l, 1)
-        _check_image("reference_rgb", reference_rgb, 3)
+        check_tensor(target_l, "target_l", "B 1 H W", "float")
+        check_tensor(reference_rgb, "reference_rgb", "B 3 H W", "float")
         target_maps = self.prior(gray_from_l(target_l))
         reference_in = as_gray_rgb(reference_rgb) if getattr(self.prior, "gray_reference", False) else reference_rgb
         reference_maps = self.prior(reference_in)
@@ -201,14 +178,14 @@ class SPColor(nn.Module):
         Returns:
             :class:`SPColorOutput`.
         """
-        _check_image("target_l", target_l, 1)
-        _check_image("reference_lab", reference_lab, 3)
+        check_tensor(target_l, "target_l", "B 1 H W", "float")
+        check_tensor(reference_lab, "reference_lab", "B 3 H W", "float")
         if reference_lab.shape[0] != target_l.shape[0] or reference_lab.shape[2:] != target_l.shape[2:]:
             raise ValueError(f"reference_lab must have a shape of (B, 3, H, W) = ({target_l.shape[0]}, 3, "
                              f"{target_l.shape[2]}, {target_l.shape[3]}); got {tuple(reference_lab.shape)}")
         if reference_rgb is None:
             reference_rgb = lab_to_rgb(reference_lab)
-        _check_image("reference_rgb", reference_rgb, 3)
+        check_tensor(reference_rgb, "reference_rgb", "B 3 H W", "float")
         if target_maps is None or reference_maps is None:
             target_maps, reference_maps = self.semantic_maps(prior_l if prior_l is not None else target_l,
                                                              reference_rgb)
@@ -222,9 +199,9 @@ class SPColor(nn.Module):
         return SPColorOutput(ab, corr.warped_ab, corr.similarity, corr.matched, target_maps, reference_maps,
                              reference_features)
 
-    @torch.no_grad()
     def colorize(self, gray_rgb: torch.Tensor, reference_rgb: torch.Tensor, masks=None) -> torch.Tensor:
-        """Colorize at the target's size.
+        """Colorize at the target's size (:class:`~reference_models.base.ColorizationModel`'s
+        contract; the preparation runs batched on the model's device instead of image by image).
 
         Both images are resized to ``image_size`` x ``image_size`` (bilinear, antialiased; whole
         images, no crop, so every target pixel gets a colour); the predicted ab is resized back
@@ -241,14 +218,11 @@ class SPColor(nn.Module):
         """
         if masks is not None:
             raise ColorbenchError("SPColor uses no object masks; colorize without them")
-        target, batched = _as_batch(gray_rgb, "gray_rgb")
-        reference, _ = _as_batch(reference_rgb, "reference_rgb")
-        if len(reference) != len(target):
-            raise ValueError(f"gray_rgb and reference_rgb must hold as many images; got {len(target)} and "
-                             f"{len(reference)}")
+        target, reference, batched = as_image_batches(gray_rgb, reference_rgb, to_float=True)
         device = next(self.colornet.parameters()).device
-        inputs = prepare_inputs(target.to(device), reference.to(device), self.config.image_size)
-        rgb = self._colorize_inputs(inputs, list(inputs["full_l"]))
+        with self.evaluating():
+            inputs = prepare_inputs(target.to(device), reference.to(device), self.config.image_size)
+            rgb = self._colorize_inputs(inputs, list(inputs["full_l"]))
         return torch.stack(rgb) if batched else rgb[0]
 
     def preparer(self) -> Callable:
@@ -257,12 +231,9 @@ class SPColor(nn.Module):
         :meth:`colorize`, done in DataLoader workers."""
         return partial(_prepare_for_colorize, size=self.config.image_size)
 
-    @torch.no_grad()
-    def colorize_prepared(self, samples: Sequence[dict], masked: bool = False) -> list[torch.Tensor]:
-        """Colorize prepared samples as one batch (the same numbers as :meth:`colorize`); returns
+    def predict(self, samples: Sequence[dict]) -> list[torch.Tensor]:
+        """The network on prepared samples as one batch (the same numbers as :meth:`colorize`);
         :math:`(3, H, W)` float sRGB in [0, 1] per sample, at its target's size."""
-        if masked:
-            raise ColorbenchError("SPColor uses no object masks; colorize without them")
         device = next(self.colornet.parameters()).device
         inputs = {key: torch.stack([s[key] for s in samples]).to(device) for key in ("l", "reference_lab",
                                                                                     "reference_rgb")}
@@ -270,13 +241,8 @@ class SPColor(nn.Module):
 
     def _colorize_inputs(self, inputs: dict[str, torch.Tensor], full_l: list[torch.Tensor]) -> list[torch.Tensor]:
         """Run the network on ``inputs`` (batched, at ``image_size``); each target's ab resized to
-        its full-size L :math:`(1, H, W)` and joined with it."""
-        was_training = self.training
-        self.eval()
-        try:
-            out = self(inputs["l"], inputs["reference_lab"], inputs["reference_rgb"])
-        finally:
-            self.train(was_training)
+        its full-size L :math:`(1, H, W)` and joined with it (in eval mode: :meth:`evaluating`)."""
+        out = self(inputs["l"], inputs["reference_lab"], inputs["reference_rgb"])
         images = []
         for i, lightness in enumerate(full_l):  # one size per target: ab back to it, with its own L
             ab = F.interpolate(out.ab[i:i + 1], size=lightness.shape[-2:], mode="bilinear", align_corners=False)

@@ -35,6 +35,7 @@ from torch import nn
 
 from bench.core.color import rgb_to_lab
 from bench.core.errors import ColorbenchError
+from reference_models.layers.checks import check_tensor
 from reference_models.layers.precision import autocast_off, full_precision
 
 __all__ = [
@@ -83,13 +84,7 @@ class SemanticPrior(Protocol):
 
 def check_images(images: torch.Tensor, name: str = "images") -> None:
     """What a prior takes: float :math:`(B, 3, H, W)` RGB in [0, 1] or :math:`(B, 1, H, W)` CIELAB L."""
-    if not isinstance(images, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor; got {type(images).__name__}")
-    if not images.is_floating_point():
-        raise TypeError(f"{name} must be float in [0, 1]; got {images.dtype}")
-    if images.ndim != 4 or images.shape[1] not in (1, 3):
-        raise ValueError(f"{name} must have a shape of (B, 3, H, W) (RGB) or (B, 1, H, W) (CIELAB L); got "
-                         f"{tuple(images.shape)}")
+    check_tensor(images, name, ("B 3 H W", "B 1 H W"), "float")
 
 
 def gray_from_l(lightness: torch.Tensor) -> torch.Tensor:
@@ -100,8 +95,7 @@ def gray_from_l(lightness: torch.Tensor) -> torch.Tensor:
     here exact and differentiable): ``Y = f^-1((L + 16) / 116)`` (CIELAB's inverse), then the sRGB
     transfer curve. (The released SPColor gave STEGO PIL's ``convert("L")`` luma instead.)
     """
-    if lightness.ndim != 4 or lightness.shape[1] != 1:
-        raise ValueError(f"lightness must have a shape of (B, 1, H, W); got {tuple(lightness.shape)}")
+    check_tensor(lightness, "lightness", "B 1 H W")
     fy = (lightness.clamp(0.0, 100.0) + 16.0) / 116.0
     y = torch.where(fy > 6.0 / 29.0, fy ** 3, (fy - 16.0 / 116.0) / 7.787)
     srgb = torch.where(y > 0.0031308, 1.055 * y.clamp(min=0.0031308) ** (1 / 2.4) - 0.055, 12.92 * y)
@@ -127,15 +121,8 @@ def check_prior_output(output: PriorOutput, batch: int, num_classes: int) -> Pri
         TypeError / ValueError: naming what is wrong.
     """
     classes, confidence = output
-    if not isinstance(classes, torch.Tensor) or classes.dtype != torch.int64:
-        raise TypeError(f"a prior's classes must be an int64 tensor; got "
-                        f"{classes.dtype if isinstance(classes, torch.Tensor) else type(classes).__name__}")
-    if classes.ndim != 3 or classes.shape[0] != batch:
-        raise ValueError(f"a prior's classes must have a shape of (B, h, w) with B = {batch}; got "
-                         f"{tuple(classes.shape)}")
-    if not isinstance(confidence, torch.Tensor) or tuple(confidence.shape) != tuple(classes.shape):
-        raise ValueError(f"a prior's confidence must have the classes' shape {tuple(classes.shape)}; got "
-                         f"{tuple(confidence.shape) if isinstance(confidence, torch.Tensor) else confidence}")
+    check_tensor(classes, "a prior's classes", f"{batch} h w", torch.int64)
+    check_tensor(confidence, "a prior's confidence", " ".join(map(str, classes.shape)))  # the classes' shape
     if classes.numel() and (int(classes.min()) < 0 or int(classes.max()) >= num_classes):
         raise ValueError(f"a prior's classes must be in [0, {num_classes}); got [{int(classes.min())}, "
                          f"{int(classes.max())}]")

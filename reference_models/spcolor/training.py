@@ -2,14 +2,15 @@
 
 The paper (Sec. IV): ImageNet pairs (a retrieved reference per target; each sample with
 probability 0.2 takes its own colour image, flipped and slightly cropped, as the reference), 256 x
-256, batch 8, Adam betas (0.5, 0.999), lr 2e-5 for the networks and 2e-4 for the discriminator,
+256, Adam betas (0.5, 0.999), lr 2e-5 for the networks and 2e-4 for the discriminator,
 120k iterations, /10 at 100k; every iteration one discriminator step, then one step of the
 correspondence and colour networks on ``2 L1 + 0.01 SMP + 0.4 adversarial + 2 smoothness``
 (:mod:`reference_models.spcolor.losses`).
 
 Settings. The top-level training settings are the optimiser's and the run's: ``lr`` (the networks'
-``generator_lr``), ``betas``, ``batch_size`` (per process: the released code's 16 is 8 on each of
-two GPUs, ``torchrun --nproc_per_node 2``) and ``max_steps`` (the paper's 120k iterations); every
+``generator_lr``), ``betas``, ``batch_size`` (per process; default 16, the released code's total,
+which it ran as 8 on each of two GPUs: the paper states no batch; ``batch_size = 8`` with
+``torchrun --nproc_per_node 2`` is the released layout) and ``max_steps`` (the paper's 120k iterations); every
 other :class:`~reference_models.spcolor.config.SPColorConfig` field goes in the ``model`` table,
 which may start from a named preset (``preset = "released-code"``). ``extra``:
 ``prior_fit_images`` (256), the training targets the k-means prior is fit on.
@@ -38,6 +39,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from bench.core.device import move_to
 from bench.core.errors import ColorbenchError
 from reference_models.spcolor.config import SPColorConfig, preset
 from reference_models.spcolor.data import make_training_sample, resize_and_center_crop, resize_short_side
@@ -47,6 +49,7 @@ from reference_models.spcolor.model import SPColor
 from reference_models.spcolor.optim import build_optimizers, build_schedulers
 from reference_models.spcolor.prior import KMeansPrior
 from reference_models.training.config import TrainConfig
+from reference_models.training.task import TrainingTask
 
 __all__ = ["SPColorTask"]
 
@@ -90,16 +93,14 @@ def average_gradients(module: nn.Module) -> None:
             parameter.grad /= world
 
 
-class SPColorTask:
+class SPColorTask(TrainingTask):
     """SPColor's part of training (see :mod:`reference_models.training.loop` for the loop)."""
 
     name = "spcolor"
+    model_class = SPColor
     config_class = SPColorConfig
-    phases = {1: "image"}
-    uses_masks = False
 
     def __init__(self, config: TrainConfig, phase: int = 1):
-        self.train_config, self.phase = config, phase
         if config.loss != "paper":
             raise ColorbenchError("SPColor's loss weights are model settings (l1_weight, smp_weight, "
                                   "adversarial_weight, smoothness_weight, contextual_weight): set them in the model "
@@ -109,23 +110,19 @@ class SPColorTask:
             raise ColorbenchError(f"unknown SPColor training setting(s) {', '.join(unknown)} in extra; known: "
                                   f"{', '.join(_EXTRA)}")
         self.extra = {**_EXTRA, **config.extra}
-        self.model_config = spcolor_config(config)
+        super().__init__(config, phase)
         self.discriminator: Discriminator | None = None
         self.schedulers_: list = []
 
     @staticmethod
     def default_config(phase: int) -> TrainConfig:
-        """The paper's settings: the iterations decide (120k), not the epochs."""
+        """The paper's settings: the iterations decide (120k), not the epochs (``epochs = None``)."""
         paper = SPColorConfig()
-        return TrainConfig(lr=paper.generator_lr, betas=paper.betas, batch_size=paper.batch_size, epochs=10 ** 9,
+        return TrainConfig(lr=paper.generator_lr, betas=paper.betas, batch_size=paper.batch_size, epochs=None,
                            max_steps=paper.iterations, p_synthetic=0.0)
 
-    def build_model(self) -> SPColor:
-        return SPColor.from_config(self.model_config)
-
-    def model_record(self) -> dict:
-        """The model config, as stored in checkpoints (rebuilds the same network)."""
-        return self.model_config.as_dict()
+    def make_model_config(self, config: TrainConfig) -> SPColorConfig:
+        return spcolor_config(config)
 
     def prepare(self, model: SPColor, data) -> None:
         """Before the first step of a new run: fit the k-means prior on the training targets
@@ -190,8 +187,7 @@ class SPColorTask:
 
     def step(self, model: nn.Module, losses: SPColorLoss, batch: dict, optimizers, autocast) -> dict[str, float]:
         """One iteration: the discriminator's step on the detached output, then the networks'."""
-        device = next(model.parameters()).device
-        batch = {key: value.to(device, non_blocking=True) for key, value in batch.items()}
+        batch = move_to(batch, next(model.parameters()).device, non_blocking=True)
         generator, critic = optimizers
         discriminator = self.discriminator
         target_lab = batch["target_lab"]

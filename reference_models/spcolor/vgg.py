@@ -23,6 +23,7 @@ import torch
 
 from bench.core.errors import ColorbenchError
 from bench.features.vgg import VGGFeatures
+from reference_models.layers.checks import check_tensor
 from reference_models.spcolor.correspondence import CORRESPONDENCE_LAYERS
 
 __all__ = ["CAFFE_MEAN_BGR", "INPUT_CONVENTIONS", "SPColorVGG", "caffe_vgg19_key_map", "gray_vgg_input",
@@ -112,8 +113,4 @@ class SPColorVGG(VGGFeatures):
 
     def forward(self, rgb: torch.Tensor) -> dict[str, torch.Tensor]:
         """``rgb`` :math:`(B, 3, H, W)` in [0, 1] -> ``{layer: activation}`` (after the ReLU)."""
-        if not isinstance(rgb, torch.Tensor):
-            raise TypeError(f"rgb must be a torch.Tensor; got {type(rgb).__name__}")
-        if rgb.ndim != 4 or rgb.shape[1] != 3:
-            raise ValueError(f"rgb must have a shape of (B, 3, H, W); got {tuple(rgb.shape)}")
-        return super().forward(rgb)
+        return super().forward(check_tensor(rgb, "rgb", "B 3 H W"))

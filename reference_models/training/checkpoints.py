@@ -24,8 +24,8 @@ import torch
 from bench.core.atomic import atomic_path, write_json
 from bench.core.errors import ColorbenchError
 
-__all__ = ["CHECKPOINTS", "save_checkpoint", "latest_checkpoint", "load_weights", "load_state", "rng_state",
-           "set_rng_state"]
+__all__ = ["CHECKPOINTS", "save_checkpoint", "latest_checkpoint", "load_weights", "load_state", "load_model_weights",
+           "checkpoint_model", "rng_state", "set_rng_state"]
 
 CHECKPOINTS = "checkpoints"
 _LATEST = "latest.json"
@@ -54,7 +54,7 @@ def save_checkpoint(run_dir: str | os.PathLike, step: int, model: torch.nn.Modul
     folder.mkdir(parents=True, exist_ok=True)
     weights = folder / f"step-{step:08d}.safetensors"
     # a model whose frozen parts come from their own files saves the rest (SPColor: not VGG19, not STEGO)
-    saved = model.checkpoint_state_dict() if hasattr(model, "checkpoint_state_dict") else model.state_dict()
+    saved = model.checkpoint_state_dict()
     tensors = {name: value.detach().contiguous().cpu() for name, value in saved.items()}
     metadata = {"colorbench_model": model_name, "model_config": json.dumps(model_config, sort_keys=True),
                 "step": str(step)}
@@ -115,3 +115,30 @@ def load_state(path: str | os.PathLike) -> dict:
     except Exception as exc:
         raise ColorbenchError(f"checkpoint state {path} cannot be read ({str(exc).splitlines()[0][:200]}); remove "
                               "the run's checkpoints folder to start again") from None
+
+
+def checkpoint_model(path: str | os.PathLike, metadata: dict, model: str | None) -> str:
+    """The model a weights file holds: the one its metadata names, checked against ``model`` when
+    both are known (one-line error otherwise); ``model`` for a plain state dict that names none."""
+    saved = metadata.get("colorbench_model")
+    if model and saved and saved != model:
+        raise ColorbenchError(f"checkpoint {path} holds a {saved} model, not {model}; pass a {model} checkpoint")
+    if not (model or saved):
+        raise ColorbenchError(f"checkpoint {path} does not say which model it holds; pass the model's name")
+    return model or saved
+
+
+def load_model_weights(model, path: str | os.PathLike, model_name: str, weights=None) -> dict:
+    """Load a weights file into ``model`` (a :class:`~reference_models.base.ColorizationModel`)
+    strictly; a file of another model, or of this model with other shapes, is a one-line error
+    naming the file. ``weights``: the file's ``(state, metadata)`` when already read. Returns the
+    file's metadata."""
+    state, metadata = weights if weights is not None else load_weights(path)
+    checkpoint_model(path, metadata, model_name)
+    try:
+        model.load_checkpoint_state_dict(state)
+    except RuntimeError as exc:
+        first = [line.strip() for line in str(exc).splitlines() if line.strip()][1:2] or [str(exc)[:200]]
+        raise ColorbenchError(f"checkpoint {path} does not fit {model_name} with this configuration "
+                              f"({first[0][:200]}); pass the matching --config or another checkpoint") from None
+    return metadata

@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from bench.core.errors import ColorbenchError
+from bench.core.settings import settings_from_dict
 
 __all__ = ["TrainConfig", "load_config_file", "AMP_MODES"]
 
@@ -39,7 +40,8 @@ class TrainConfig:
         betas: Adam betas (MSA: (0.9, 0.99); SPColor: (0.5, 0.999)).
         batch_size: samples per step and per process (the papers: 8).
         epochs: passes over the split's targets (MSA: 40 in phase 1, 10 in phase 2); the run stops
-            at ``epochs`` or ``max_steps``, whichever comes first.
+            at ``epochs`` or ``max_steps``, whichever comes first; ``None``: ``max_steps`` alone
+            decides (SPColor counts iterations, not epochs).
         max_steps: stop after this many optimiser steps (``None``: the epochs decide).
         p_synthetic: probability of a synthetic reference per target and epoch (MSA: 0.25).
         seed: seeds the reference draws, the model's initialisation and any augmentation.
@@ -47,6 +49,8 @@ class TrainConfig:
         checkpoint_every: write a checkpoint every this many steps (and at the end).
         log_every: append the losses to ``log.csv`` every this many steps.
         amp: mixed precision: ``auto`` (bf16 on CUDA), ``bf16`` or ``off``.
+        clip_grad_norm: clip the gradients' global norm to this before each optimiser step of the
+            loop's single-optimiser step (``None``: no clipping; none of the papers clips).
         cache_views: cache each image's prepared view (resized, superpixels) on disk, by content.
         model: the model config's fields (``from_dict`` of its config class checks them).
         loss: the loss: a preset name or the loss config's fields.
@@ -57,7 +61,7 @@ class TrainConfig:
     lr: float = 1e-5
     betas: tuple[float, float] = (0.9, 0.99)
     batch_size: int = 8
-    epochs: int = 40
+    epochs: int | None = 40
     max_steps: int | None = None
     p_synthetic: float = 0.25
     seed: int = 0
@@ -65,6 +69,7 @@ class TrainConfig:
     checkpoint_every: int = 500
     log_every: int = 10
     amp: str = "auto"
+    clip_grad_norm: float | None = None
     cache_views: bool = True
     model: dict = field(default_factory=dict)
     loss: Any = "paper"
@@ -74,8 +79,10 @@ class TrainConfig:
         if self.amp not in AMP_MODES:
             raise ColorbenchError(f"amp must be one of {', '.join(AMP_MODES)}; got {self.amp!r}")
         for name in ("batch_size", "epochs", "checkpoint_every", "log_every"):
-            if getattr(self, name) < 1:
+            if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise ColorbenchError(f"{name} must be at least 1; got {getattr(self, name)}")
+        if self.epochs is None and self.max_steps is None:
+            raise ColorbenchError("set epochs or max_steps: a run needs one of them to know when to stop")
         if self.max_steps is not None and self.max_steps < 1:
             raise ColorbenchError(f"max_steps must be at least 1; got {self.max_steps}")
         if self.workers < 0 or not 0.0 <= self.p_synthetic <= 1.0 or self.lr <= 0:
@@ -88,19 +95,10 @@ class TrainConfig:
         into the base's, key by key."""
         base = base or cls()
         values = dict(values or {})
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ColorbenchError(f"unknown training setting(s) {', '.join(unknown)}; "
-                                  f"known: {', '.join(sorted(known))}")
         for name in ("model", "extra"):
-            if name in values:
-                if not isinstance(values[name], dict):
-                    raise ColorbenchError(f"training setting {name} must be a table of settings")
+            if isinstance(values.get(name), dict):
                 values[name] = {**getattr(base, name), **values[name]}
-        if "betas" in values:
-            values["betas"] = tuple(values["betas"])
-        return replace(base, **values)
+        return settings_from_dict(cls, values, "training setting", base=base)
 
     def as_dict(self) -> dict:
         return asdict(self)

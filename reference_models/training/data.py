@@ -64,7 +64,7 @@ class PairData:
         self.images_root, self.pool_root = split.root("images", images_root), split.root("pool", pool_root)
         self.recipe = split.recipe
         self.record = task.view_record()
-        self.by_role = getattr(task, "view_depends_on_role", False)
+        self.by_role = task.view_depends_on_role
 
     def __len__(self) -> int:
         return len(self.rows)

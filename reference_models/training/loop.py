@@ -6,8 +6,11 @@
 through ``torchrun`` (NCCL on GPU, gloo on CPU: each process trains on its shard of every epoch,
 rank 0 alone writes), checkpoints (:mod:`reference_models.training.checkpoints`) every
 ``checkpoint_every`` steps and at the end, an exact ``resume``, the losses in ``RUN/log.csv`` and a
-progress bar with steps/s and ETA. The task does one optimiser step on a batch (what a task
-provides: :class:`~reference_models.training.task.TrainingTask`).
+progress bar with steps/s and ETA. A task (:class:`~reference_models.training.task.TrainingTask`)
+brings the model, its data and its loss; the step (batch to the device, autocast, backward,
+clipping, the optimiser) is the loop's (:func:`~reference_models.training.task.optimizer_step`),
+unless the task has several optimisers (SPColor's GAN). :func:`train` is three parts: set up
+(everything checked before anything is written), restore (a resumed run's state), run.
 
 Everything a user can get wrong (a split of the wrong level for the phase, an unknown setting, a
 missing weight file, a checkpoint of another model or shape, a folder holding another run) is
@@ -39,11 +42,12 @@ from bench.core.splits import Split, load_split
 from bench.core.workers import data_loader
 
 from ..registry import get_model
-from .checkpoints import latest_checkpoint, load_state, load_weights, rng_state, save_checkpoint, set_rng_state
+from .checkpoints import latest_checkpoint, load_model_weights, load_state, rng_state, save_checkpoint, set_rng_state
 from .config import TrainConfig, load_config_file
 from .data import PairData, epoch_batches
+from .task import TrainingTask
 
-__all__ = ["TrainRun", "train", "load_into"]
+__all__ = ["TrainRun", "train"]
 
 CONFIG_FILE = "config.json"
 LOG_FILE = "log.csv"
@@ -81,27 +85,6 @@ def _resolve_config(task_class, phase: int, config_file, overrides: dict | None,
     if max_steps is not None:
         config = TrainConfig.from_dict({"max_steps": max_steps}, config)
     return config
-
-
-def load_into(model: torch.nn.Module, path: str | os.PathLike, model_name: str, weights=None) -> dict:
-    """Load a weights file into ``model`` strictly; a file of another model, or of this model with
-    other shapes, is a one-line error naming the file. ``weights``: the file's ``(state, metadata)``
-    when already read. Returns the file's metadata."""
-    state, metadata = weights if weights is not None else load_weights(path)
-    saved = metadata.get("colorbench_model")
-    if saved and saved != model_name:
-        raise ColorbenchError(f"checkpoint {path} holds a {saved} model, not {model_name}; pass a {model_name} "
-                              "checkpoint")
-    try:
-        if hasattr(model, "load_checkpoint_state_dict"):  # a model whose checkpoints hold part of its state
-            model.load_checkpoint_state_dict(state)
-        else:
-            model.load_state_dict(state, strict=True)
-    except RuntimeError as exc:
-        first = [line.strip() for line in str(exc).splitlines() if line.strip()][1:2] or [str(exc)[:200]]
-        raise ColorbenchError(f"checkpoint {path} does not fit {model_name} with this configuration "
-                              f"({first[0][:200]}); pass the matching --config or another checkpoint") from None
-    return metadata
 
 
 def _check_run_folder(out: Path, config: TrainConfig, resume: bool) -> tuple[Path, Path] | None:
@@ -148,6 +131,30 @@ class _Log:
         write_text(self.path, buffer.getvalue())
 
 
+@dataclass
+class _Session:
+    """A training run once set up: what :func:`_restore` and :func:`_run` work on."""
+
+    model: str
+    phase: int
+    task: TrainingTask
+    config: TrainConfig
+    split: Split
+    split_file: str | None
+    out: Path
+    init: str | os.PathLike | None
+    world: distributed.World
+    device: torch.device
+    net: torch.nn.Module
+    data: PairData
+    losses: torch.nn.Module
+    optimizers: list[torch.optim.Optimizer]
+    latest: tuple[Path, Path] | None
+    step: int = 0
+    epoch: int = 0
+    batch_done: int = 0
+
+
 @distributed.fails_together
 def train(model: str, split: Split | str | os.PathLike, out_dir: str | os.PathLike, *, phase: int = 1,
           init: str | os.PathLike | None = None, config_file: str | os.PathLike | None = None,
@@ -169,8 +176,18 @@ def train(model: str, split: Split | str | os.PathLike, out_dir: str | os.PathLi
     Returns:
         :class:`TrainRun`.
     """
-    from tqdm.auto import tqdm
+    session = _set_up(model, split, out_dir, phase=phase, init=init, config_file=config_file, config=config,
+                      max_steps=max_steps, device=device, resume=resume, images_root=images_root,
+                      pool_root=pool_root)
+    _restore(session)
+    return _run(session, progress)
 
+
+def _set_up(model: str, split, out_dir, *, phase, init, config_file, config, max_steps, device, resume, images_root,
+            pool_root) -> _Session:
+    """Check everything a user can get wrong before anything is written, then build the task, the
+    network (from ``init``, or fitted by the task's ``prepare`` on a new run), the data, the losses
+    and the optimisers."""
     spec = get_model(model)
     if not spec.task:
         raise ColorbenchError(f"model {model} has no training task")
@@ -194,82 +211,100 @@ def train(model: str, split: Split | str | os.PathLike, out_dir: str | os.PathLi
     data = PairData(split, task, use_masks=task.uses_masks, seed=train_config.seed, cache=train_config.cache_views,
                     images_root=images_root, pool_root=pool_root)
     if init is not None and latest is None:
-        load_into(net, init, model)
-    elif latest is None and hasattr(task, "prepare"):
+        load_model_weights(net, init, model)
+    elif latest is None:
         task.prepare(net, data)  # what the model fits on the data before training (SPColor's k-means prior)
     losses = task.build_losses(net, torch_device)
-    optimizers = task.optimizers(net)
-    step, epoch, batch_done, state = 0, 0, 0, {}
-    if latest is not None:
-        load_into(net, latest[0], model)
-        state = load_state(latest[1])
-        for optimizer, saved in zip(optimizers, state["optimizers"]):
+    return _Session(model, phase, task, train_config, split, split_file, out, init, world, torch_device, net, data,
+                    losses, task.optimizers(net), latest)
+
+
+def _restore(session: _Session) -> None:
+    """Continue from the run folder's last checkpoint, if any: the weights, the optimisers, the task's
+    own state, the position (step, epoch, batch within it) and the random generators."""
+    if session.latest is None:
+        return
+    weights, state_file = session.latest
+    load_model_weights(session.net, weights, session.model)
+    state = load_state(state_file)
+    try:
+        for optimizer, saved in zip(session.optimizers, state["optimizers"], strict=True):
             optimizer.load_state_dict(saved)
-        if hasattr(task, "load_state_dict"):
-            task.load_state_dict(state["task"])
-        step, epoch, batch_done = int(state["step"]), int(state["epoch"]), int(state["batch"])
-        set_rng_state(state["rng"])
-    trained = torch.nn.parallel.DistributedDataParallel(
-        net, device_ids=[torch_device.index] if torch_device.type == "cuda" else None) if world.active else net
+    except ValueError:
+        raise ColorbenchError(f"checkpoint {state_file} holds optimiser state that does not fit this model's "
+                              f"optimisers (written by an older colorbench?); start a new run from its weights "
+                              f"with --init {weights}") from None
+    session.task.load_state_dict(state.get("task", {}))
+    session.step, session.epoch, session.batch_done = int(state["step"]), int(state["epoch"]), int(state["batch"])
+    set_rng_state(state["rng"])
+
+
+def _run(session: _Session, progress: bool) -> TrainRun:
+    """The steps from the session's position to the end (``epochs`` or ``max_steps``), with the log,
+    the checkpoints and the run's record."""
+    from tqdm.auto import tqdm
 
     from pairing.sampler import DistributedReferenceSampler, ReferenceSampler
 
-    sampler = (DistributedReferenceSampler(split, world.rank, world.size, p_synthetic=train_config.p_synthetic,
-                                           seed=train_config.seed) if world.active else
-               ReferenceSampler(split, p_synthetic=train_config.p_synthetic, seed=train_config.seed))
-    per_epoch = -(-len(sampler) // train_config.batch_size)
-    total = per_epoch * train_config.epochs
-    if train_config.max_steps is not None:
-        total = min(total, train_config.max_steps)
-    use_bf16 = train_config.amp == "bf16" or (train_config.amp == "auto" and torch_device.type == "cuda")
+    s, config, world, out = session, session.config, session.world, session.out
+    trained = torch.nn.parallel.DistributedDataParallel(
+        s.net, device_ids=[s.device.index] if s.device.type == "cuda" else None) if world.active else s.net
+    sampler = (DistributedReferenceSampler(s.split, world.rank, world.size, p_synthetic=config.p_synthetic,
+                                           seed=config.seed) if world.active else
+               ReferenceSampler(s.split, p_synthetic=config.p_synthetic, seed=config.seed))
+    per_epoch = -(-len(sampler) // config.batch_size)
+    epochs = config.epochs
+    total = min(per_epoch * epochs if epochs is not None else config.max_steps,
+                config.max_steps or per_epoch * epochs)
+    use_bf16 = config.amp == "bf16" or (config.amp == "auto" and s.device.type == "cuda")
 
     def autocast():
-        return torch.autocast(torch_device.type, dtype=torch.bfloat16) if use_bf16 else contextlib.nullcontext()
+        return torch.autocast(s.device.type, dtype=torch.bfloat16) if use_bf16 else contextlib.nullcontext()
 
     lock = exclusive_lock(out, "training run") if world.is_main else contextlib.nullcontext()
     with lock:
         if world.is_main:
-            write_json(out / CONFIG_FILE, {**train_config.as_dict()})
-            write_json(out / "run.json", {"model": model, "phase": phase, "split_id": split.split_id,
-                                          "split_file": split_file, "init": None if init is None else str(init),
+            write_json(out / CONFIG_FILE, {**config.as_dict()})
+            write_json(out / "run.json", {"model": s.model, "phase": s.phase, "split_id": s.split.split_id,
+                                          "split_file": s.split_file, "init": None if s.init is None else str(s.init),
                                           "world_size": world.size})
-        log = _Log(out / LOG_FILE, world.is_main, step if latest is not None else None)
+        log = _Log(out / LOG_FILE, world.is_main, s.step if s.latest is not None else None)
         first_loss = last_loss = None
-        start, start_step, checkpoint = time.perf_counter(), step, latest[0] if latest else None
+        start, start_step, checkpoint = time.perf_counter(), s.step, s.latest[0] if s.latest else None
         trained.train()
-        with tqdm(total=total, initial=step, desc=f"training {model}", unit="step",
+        with tqdm(total=total, initial=s.step, desc=f"training {s.model}", unit="step",
                   disable=not (progress and world.is_main)) as bar:
-            while step < total and epoch < train_config.epochs:
-                batches = epoch_batches(sampler, epoch, train_config.batch_size)[batch_done:]
-                loader = data_loader(data, batch_sampler=batches, collate_fn=task.collate,
-                                     num_workers=min(train_config.workers, len(batches)))
+            while s.step < total and (epochs is None or s.epoch < epochs):
+                batches = epoch_batches(sampler, s.epoch, config.batch_size)[s.batch_done:]
+                loader = data_loader(s.data, batch_sampler=batches, collate_fn=s.task.collate,
+                                     num_workers=min(config.workers, len(batches)))
                 for batch in loader:
                     world.check_peers()
-                    terms = task.step(trained, losses, batch, optimizers, autocast)
-                    step, batch_done = step + 1, batch_done + 1
+                    terms = s.task.step(trained, s.losses, batch, s.optimizers, autocast)
+                    s.step, s.batch_done = s.step + 1, s.batch_done + 1
                     first_loss = terms["loss"] if first_loss is None else first_loss
                     last_loss = terms["loss"]
                     bar.set_postfix(loss=f"{terms['loss']:.4f}")
                     bar.update(1)
-                    if step % train_config.log_every == 0 or step == total:
-                        log.add({"step": step, "epoch": epoch, "seconds": time.perf_counter() - start, **terms})
-                    if step % train_config.checkpoint_every == 0 or step == total:
-                        checkpoint = _checkpoint(out, world, net, task, model, optimizers, step, epoch, batch_done,
-                                                 log)
-                    if step >= total:
+                    if s.step % config.log_every == 0 or s.step == total:
+                        log.add({"step": s.step, "epoch": s.epoch, "seconds": time.perf_counter() - start, **terms})
+                    if s.step % config.checkpoint_every == 0 or s.step == total:
+                        checkpoint = _checkpoint(s, log)
+                    if s.step >= total:
                         break
-                if step < total or batch_done >= per_epoch:
-                    epoch, batch_done = epoch + 1, 0
+                if s.step < total or s.batch_done >= per_epoch:
+                    s.epoch, s.batch_done = s.epoch + 1, 0
         seconds = time.perf_counter() - start
         if world.active:
             # DDP gives every forward rank 0's buffers (BatchNorm statistics) but the last forward
             # updated each rank's own: end, like the checkpoint, with rank 0's everywhere.
-            for buffer in net.buffers():
+            for buffer in s.net.buffers():
                 torch.distributed.broadcast(buffer, 0)
-        run = TrainRun(out, step - start_step, step, first_loss, last_loss, seconds, checkpoint, _digest(net))
+        run = TrainRun(out, s.step - start_step, s.step, first_loss, last_loss, seconds, checkpoint, _digest(s.net))
         if world.is_main:
-            write_json(out / "train.json", {"steps": step, "steps_this_run": run.steps, "seconds": round(seconds, 3),
-                                            "first_loss": first_loss, "last_loss": last_loss,
+            write_json(out / "train.json", {"steps": s.step, "steps_this_run": run.steps,
+                                            "seconds": round(seconds, 3), "first_loss": first_loss,
+                                            "last_loss": last_loss,
                                             "checkpoint": None if checkpoint is None else checkpoint.name})
     world.barrier()
     return run
@@ -286,11 +321,11 @@ def _digest(model: torch.nn.Module) -> str:
     return digest.hexdigest()
 
 
-def _checkpoint(out, world, net, task, model_name, optimizers, step, epoch, batch_done, log) -> Path | None:
+def _checkpoint(s: _Session, log: _Log) -> Path | None:
     log.flush()
-    if not world.is_main:
+    if not s.world.is_main:
         return None
-    extra = {"task": task.state_dict()} if hasattr(task, "state_dict") else {}
-    return save_checkpoint(out, step, net, model_name, task.model_record(),
-                           {"epoch": epoch, "batch": batch_done, "optimizers": [o.state_dict() for o in optimizers],
-                            "rng": rng_state(), **extra})
+    return save_checkpoint(s.out, s.step, s.net, s.model, s.task.model_record(),
+                           {"epoch": s.epoch, "batch": s.batch_done,
+                            "optimizers": [o.state_dict() for o in s.optimizers], "rng": rng_state(),
+                            "task": s.task.state_dict()})

@@ -118,3 +118,15 @@ def test_references_with_top_k_or_both_filter_flags_are_refused(cli, tiny_coco, 
     assert_one_line_error(result, "--filters and --no-filters contradict each other")
     result = cli("pairs", "folder", "--images", tiny_coco[0], "--out", tmp_path / "x.parquet", "--filters")
     assert_one_line_error(result, "--filters does not apply to the folder builder")
+
+
+def test_msa_builders_say_their_filters_are_not_the_papers():
+    """SPColor's filters stay on for MSA's COCO builders, and their help says the MSA paper names none."""
+    from pairing.cli import _pairs_description
+    from pairing.registry import BUILDERS
+
+    for name in ("image-level", "object-level"):
+        description = " ".join(BUILDERS.get(name).description.split())
+        assert "SPColor's filters" in description and "MSA paper mentions none" in description, name
+        assert "--no-filters" in description, name
+    assert "the MSA paper names no filter" in " ".join(_pairs_description().split())

@@ -6,9 +6,10 @@ import json
 
 import pytest
 
-TINY_MSA = {"widths": [8, 16, 32, 64], "convs_per_level": [1, 1, 1, 1], "decoder_convs": 1, "input_size": 32,
-            "superpixel_segments": 32, "pretrained_color_encoder": False,
-            "color_layers": ["relu1_1", "relu2_1", "relu3_1", "relu4_1"]}
+from reference_models.msa.config import MSAConfig
+
+#: MSA's tiny variant, as a config file's model table
+TINY_MSA = json.loads(json.dumps(MSAConfig.tiny().as_dict()))
 #: batch 2, no workers, checkpoints and log rows every step, no LPIPS network (its own tests cover it)
 TINY = {"batch_size": 2, "workers": 0, "checkpoint_every": 1, "log_every": 1, "model": TINY_MSA,
         "loss": {"lpips_weight": 0}}

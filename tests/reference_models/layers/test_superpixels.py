@@ -12,11 +12,11 @@ from reference_models.layers.superpixels import (
     MSA_SUPERPIXELS,
     SA_SUPERPIXELS,
     SuperpixelConfig,
-    count_superpixels,
     stack_levels,
     superpixel_cache_key,
     superpixel_levels,
 )
+from tests.reference_models.layers.helpers import count_superpixels
 
 SMALL = SuperpixelConfig(levels=4, base_segments=64)
 

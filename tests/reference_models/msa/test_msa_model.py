@@ -7,11 +7,13 @@ import pytest
 import torch
 from torch.utils.data import default_collate
 
+from bench.core.device import move_to
 from bench.core.errors import ColorbenchError
 from reference_models.layers.super_attention import SuperAttention
 from reference_models.msa.model import ColorEncoder, MSAConfig, MSAGenerator
-from reference_models.msa.preprocess import collate, postprocess, prepare_sample
+from reference_models.msa.preprocess import collate, prepare_sample
 from tests.helpers import colour_image
+from tests.reference_models.msa.helpers import load_msa_state_dict, postprocess
 
 TINY = MSAConfig.tiny()
 
@@ -162,7 +164,7 @@ def test_prepare_sample_and_collate(pair):
     default = default_collate(samples)  # PyTorch's own collate gives the same tensors
     assert torch.equal(default["target_l"], batch.target_l)
     assert all(torch.equal(a, b) for a, b in zip(default["reference_labels"], batch.reference_labels))
-    assert batch.to("cpu").target_labels[3].dtype == torch.int64
+    assert move_to(batch, "cpu").target_labels[3].dtype == torch.int64
     with pytest.raises(ValueError, match="mask"):
         prepare_sample(colour_image(1, 40, 40), colour_image(2, 40, 40), np.ones((10, 10), bool), config=TINY)
 
@@ -199,7 +201,7 @@ def test_checkpoint_round_trip(tiny_model, pair, tmp_path):
     torch.save({"state_dict": tiny_model.state_dict()}, tmp_path / "msa.pt")
     expected = run(tiny_model, batch).ab
     for name in ("msa.safetensors", "msa.pt"):
-        loaded = MSAGenerator.from_checkpoint(tmp_path / name, TINY)
+        loaded = load_msa_state_dict(tmp_path / name, TINY)
         assert torch.equal(run(loaded, batch).ab, expected)
 
 

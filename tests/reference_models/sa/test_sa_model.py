@@ -16,6 +16,7 @@ from reference_models.layers.superpixels import SuperpixelConfig
 from reference_models.sa.model import SAGenerator, load_sa_checkpoint
 from reference_models.sa.preprocess import postprocess, preprocess_pair, remap_luminance
 from tests.helpers import colour_image
+from tests.reference_models.sa.helpers import load_released
 
 SMALL_SP = SuperpixelConfig(levels=3, base_segments=32)
 
@@ -90,7 +91,7 @@ def test_official_checkpoint_layout_loads_strictly(tmp_path):
     assert len(layout) == 171
     path = tmp_path / "checkpoint.pt"
     state = random_official_checkpoint(path)
-    loaded = SAGenerator.from_checkpoint(path, value_encoder=FakeValues())  # torch.load(weights_only=True), strict
+    loaded = load_released(path, value_encoder=FakeValues())  # torch.load(weights_only=True), strict
     ours = loaded.state_dict()
     assert {k: tuple(v.shape) for k, v in ours.items()} == layout
     assert all(torch.equal(ours[k], state[k]) for k in layout)
@@ -109,7 +110,7 @@ def test_checkpoint_errors(tmp_path):
     del state["attention_4.key_conv.bias"]
     torch.save({"state_dict": state}, tmp_path / "short.pt")
     with pytest.raises(RuntimeError, match="attention_4.key_conv.bias"):
-        SAGenerator.from_checkpoint(tmp_path / "short.pt", value_encoder=FakeValues())
+        load_released(tmp_path / "short.pt", value_encoder=FakeValues())
 
 
 def sample_inputs(model, batch=2, side=32):

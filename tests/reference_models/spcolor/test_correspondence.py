@@ -14,7 +14,7 @@ from functools import partial
 import pytest
 import torch
 
-from reference_models.spcolor import class_loop
+from reference_models.spcolor import class_loop, correspondence
 from reference_models.spcolor._oracle import released_loop_correspondence
 from reference_models.spcolor.correspondence import (
     AUTHORS_KEY_MAP,
@@ -210,7 +210,7 @@ def test_auto_runs_the_loop_on_a_cpu_and_the_batched_form_on_a_gpu():
 def test_dispatch_calls_the_loop_only_when_chosen(method, k, loops, monkeypatch):
     calls = []
     real = class_loop.class_loop_correspondence
-    monkeypatch.setattr(class_loop, "class_loop_correspondence", lambda *args: calls.append(args) or real(*args))
+    monkeypatch.setattr(correspondence, "class_loop_correspondence", lambda *args: calls.append(args) or real(*args))
     tf, rf, rv, ct, cr = _inputs(9, 2, 4, (4, 4), (4, 4), k)
     out = semantic_correspondence(tf, rf, rv, ct, cr, k, method=method)
     assert len(calls) == loops
@@ -221,7 +221,7 @@ def test_dispatch_calls_the_loop_only_when_chosen(method, k, loops, monkeypatch)
 def test_the_network_passes_its_method_on(method, loops, monkeypatch):
     calls = []
     real = class_loop.class_loop_correspondence
-    monkeypatch.setattr(class_loop, "class_loop_correspondence", lambda *args: calls.append(args) or real(*args))
+    monkeypatch.setattr(correspondence, "class_loop_correspondence", lambda *args: calls.append(args) or real(*args))
     net, inputs = _network(method)
     with torch.no_grad():
         net(*inputs, num_classes=4)

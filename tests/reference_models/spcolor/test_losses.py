@@ -131,6 +131,38 @@ def test_generator_terms_carry_the_configured_weights():
     assert critic.requires_grad is False  # the fakes are detached for the discriminator's step
 
 
+def test_smp_acts_on_the_caffe_feature_scale():
+    """The 0.01 was tuned on the released Caffe VGG19's features: torchvision's are brought to that scale
+    (x TORCHVISION_TO_CAFFE_FEATURE_SCALE, so the loss x its square); the Caffe VGG itself is not rescaled."""
+    from reference_models.spcolor.config import TORCHVISION_TO_CAFFE_FEATURE_SCALE, SPColorConfig
+
+    assert SPColorConfig().smp_scale == TORCHVISION_TO_CAFFE_FEATURE_SCALE == 57.63
+    assert SPColorConfig(vgg_input="caffe").smp_scale == 1.0
+    assert SPColorConfig(smp_feature_scale=3.0).smp_scale == 3.0
+    assert preset("released-code").smp_scale == TORCHVISION_TO_CAFFE_FEATURE_SCALE  # it keeps torchvision's VGG
+    with pytest.raises(ValueError, match="smp_feature_scale"):
+        SPColorConfig(smp_feature_scale=0.0)
+    g = torch.Generator().manual_seed(1)
+    target_lab = torch.cat([torch.rand(2, 1, 32, 32, generator=g) * 100,
+                            torch.randn(2, 2, 32, 32, generator=g) * 20], 1)
+    ab = torch.randn(2, 2, 32, 32, generator=g) * 20
+    vgg = _Vgg()
+    out = _output(ab, torch.rand(2, 1, 32, 32, generator=g), vgg(torch.rand(2, 3, 32, 32, generator=g)))
+    flags = torch.tensor([True, False])
+    only_smp = {"l1_weight": 0.0, "adversarial_weight": 0.0, "smoothness_weight": 0.0}
+    scaled = SPColorLoss(preset("paper", **only_smp), vgg).generator_loss(out, target_lab, flags)
+    plain = SPColorLoss(preset("paper", smp_feature_scale=1.0, **only_smp), vgg).generator_loss(out, target_lab, flags)
+    assert float(scaled.smp) == pytest.approx(float(plain.smp) * 57.63 ** 2, rel=1e-5)
+    assert float(scaled.total) == pytest.approx(float(scaled.smp))
+
+    class _Caffe(torch.nn.Module):  # features 57.63x torchvision's, as a Caffe-scale network would give
+        def forward(self, rgb):
+            return {name: value * 57.63 for name, value in vgg(rgb).items()}
+
+    caffe = SPColorLoss(preset("paper", vgg_input="caffe", **only_smp), _Caffe()).generator_loss(out, target_lab, flags)
+    assert float(caffe.smp) == pytest.approx(float(scaled.smp), rel=1e-5)
+
+
 # bf16 autocast (training on a GPU): each loss gives what float32 gives on the same values.
 AMP = {"device_type": "cpu", "dtype": torch.bfloat16}
 

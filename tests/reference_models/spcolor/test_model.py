@@ -157,7 +157,8 @@ def test_config_from_dict_and_presets():
     paper = SPColorConfig()
     assert (paper.generator_lr, paper.discriminator_lr, paper.betas, paper.iterations) == (2e-5, 2e-4, (0.5, 0.999),
                                                                                            120_000)
-    assert (paper.batch_size, paper.image_size, paper.self_reference_probability) == (8, 256, 0.2)
+    # batch: the paper states none; the released code's total (8 per GPU on two GPUs)
+    assert (paper.batch_size, paper.image_size, paper.self_reference_probability) == (16, 256, 0.2)
 
 
 def test_optimisers_and_schedules(vgg):

@@ -111,7 +111,7 @@ def test_check_prior_output_exceptions():
         check_prior_output(PriorOutput(good.classes + 3, good.confidence), 2, 3)
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
         check_prior_output(PriorOutput(good.classes, good.confidence * 2), 2, 3)
-    with pytest.raises(ValueError, match="B = 3"):
+    with pytest.raises(ValueError, match=r"classes must have shape \(3, h, w\)"):
         check_prior_output(good, 3, 3)
 
 

@@ -134,7 +134,7 @@ def test_settings_go_where_they_belong():
     with pytest.raises(ColorbenchError, match="model table"):
         SPColorTask(TrainConfig.from_dict({"loss": "sa-code"}))
     paper = SPColorTask.default_config(1)
-    assert (paper.lr, paper.betas, paper.batch_size, paper.max_steps) == (2e-5, (0.5, 0.999), 8, 120_000)
+    assert (paper.lr, paper.betas, paper.batch_size, paper.max_steps) == (2e-5, (0.5, 0.999), 16, 120_000)
 
 
 @pytest.mark.parametrize("case", ["level", "key", "vgg19", "stego"])

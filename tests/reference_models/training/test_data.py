@@ -11,7 +11,9 @@ from reference_models.training.data import PairData
 
 
 class _Task:
-    """The least a task gives PairData: a view is the pixels, a sample the two views."""
+    """The least a task gives PairData: a view is the pixels (the same for both roles), a sample the two views."""
+
+    view_depends_on_role = False
 
     def view_record(self) -> dict:
         return {"test": 1}
