@@ -30,13 +30,11 @@ import pandas as pd
 from .config import DEFAULT_BATCH_PIXELS, DEFAULT_BATCH_SIZE, DEFAULT_WORKERS, ScoreConfig
 from .core.errors import ColorbenchError
 from .core.splits import Split, load_split, plain_records
-from .eval_prep import ImagePrep
 
 __all__ = ["COMPARED_METRICS", "Sensitivity", "protocol_sensitivity", "rule_sets"]
 
 #: What the default rules and the single-rule changes score (those a change leaves unmoved are not re-scored).
 COMPARED_METRICS = ("ssim", "psnr", "lpips", "fid", "colorfulness", "colorfulness_diff", "colorfulness_set_diff")
-_RESIZED = COMPARED_METRICS
 _GT_SIDE = ("ssim", "psnr", "lpips", "fid", "colorfulness_diff", "colorfulness_set_diff")
 
 
@@ -59,8 +57,8 @@ def rule_sets(split: Split, partial_batch: int = 32) -> list[RuleSet]:
             RuleSet("fid: torchvision [-1,1]", ("fid",), {"fid_backbone": "torchvision"}),
             RuleSet("fid: torchvision [0,1]", ("fid",), {"fid_backbone": "torchvision", "fid_input_range": "zero_one"}),
             RuleSet(f"fid: drop partial batch of {partial_batch}", ("fid",), {"fid_drop_partial_batch": partial_batch}),
-            RuleSet("resize: squash 256", _RESIZED, {"image_transform": "squash"}),
-            RuleSet("resize: centre crop 256", _RESIZED, {"image_transform": "center_crop_resize"}),
+            RuleSet("resize: squash 256", COMPARED_METRICS, {"image_transform": "squash"}),
+            RuleSet("resize: centre crop 256", COMPARED_METRICS, {"image_transform": "center_crop_resize"}),
             RuleSet("colourfulness: abs", ("colorfulness", "colorfulness_diff", "colorfulness_set_diff"),
                     {"colorfulness_form": "abs"}),
             RuleSet("ssim: box 7, L=225", ("ssim",), {"ssim_window": "uniform", "ssim_data_range": 225.0}),
@@ -154,7 +152,7 @@ def protocol_sensitivity(split: Split | str | os.PathLike, pred_dir: str | os.Pa
         if not specs:  # nothing of this rule set can run here (weights, labels, references)
             continue
         run = _build(specs, config, torch_device, split, levels, pair_ids)
-        runs.append((rule, config, specs, levels, run, ImagePrep.of(config), ScoreState()))
+        runs.append((rule, config, specs, levels, run, run["prep"], ScoreState()))
     if not runs:
         raise ColorbenchError("no rule set can score these outputs: " + "; ".join(
             f"{name}: {', '.join(reasons.values())}" for name, reasons in skipped.items()))

@@ -72,8 +72,7 @@ class Protocol:
         if self.level == "object" and split.level != "object":
             raise ColorbenchError(f"protocol {self.name} scores object-level splits; {split.split_id} is image level")
         if self.references and not split.has_references:
-            raise ColorbenchError(f"protocol {self.name} needs a split with references; {split.split_id} has none "
-                                  "(built with --references 0)")
+            raise ColorbenchError(f"protocol {self.name} needs a split with references; {split.no_references_note()}")
 
     def differences(self, config: dict) -> list[str]:
         """The rule settings in which a result's recorded ``config`` (``summary.json``'s

@@ -118,8 +118,7 @@ def _select_metrics(requested: list[str] | None, split: Split, config: ScoreConf
     for name in requested if requested is not None else list_metrics(default_only=True):
         spec = get_metric(name)
         if "reference" in spec.needs and not split.has_references:
-            skipped[name] = (f"needs a reference; split {split.split_id} has none (automatic colorization, "
-                             "built with --references 0)")
+            skipped[name] = f"needs a reference; {split.no_references_note()} (automatic colorization)"
             continue
         if "label" in spec.needs and not has_labels:
             if explicit:
@@ -406,7 +405,8 @@ def resolve_protocol(protocol: str | None, split: Split, metrics: list[str] | No
 
 def _build(specs: list[MetricSpec], config: ScoreConfig, torch_device: torch.device, split: Split, levels: list[str],
            pair_ids: list[str]) -> dict:
-    """The built metrics of one run and its ground-truth caches (what :class:`_Pass` takes)."""
+    """The built metrics of one run, its ground-truth caches (what :class:`_Pass` takes) and the
+    preparation of its pairs (``prep``)."""
     built = {spec.name: spec.factory(config, torch_device) for spec in specs}
     per_image = [s for s in specs if s.output == "per_image"]
     extractors = {}  # feature key -> extractor shared by the set metrics using it
@@ -420,7 +420,7 @@ def _build(specs: list[MetricSpec], config: ScoreConfig, torch_device: torch.dev
     gt_keys = {(lvl, key): _gt_cache_key(split, lvl, key, pair_ids, source, prep)
                for lvl in levels for key, source in {**extractors, **sided}.items()}
     return {"built": built, "per_image": per_image, "extractors": extractors, "sided": sided, "gt_keys": gt_keys,
-            "gt_cache": {k: load_arrays(v) for k, v in gt_keys.items()}}
+            "gt_cache": {k: load_arrays(v) for k, v in gt_keys.items()}, "prep": prep}
 
 
 def _check_prep(config: ScoreConfig, levels: list[str]) -> None:
@@ -456,8 +456,7 @@ def _score(split: Split, split_file: str | None, pred_dir: Path, out: Path | Non
         checkpoint.load(data=False)  # this process's own shards, which its saves continue
 
     run = _build(specs, config, torch_device, split, levels, pair_ids)
-    built, gt_keys, gt_cache = run["built"], run["gt_keys"], run["gt_cache"]
-    prep = ImagePrep.of(config)
+    built, gt_keys, gt_cache, prep = run["built"], run["gt_keys"], run["gt_cache"], run["prep"]
     source = PairSource(split.root("images", images_root), split.root("pool", pool_root), pred_dir, split.recipe,
                         resize, check_size=resize or not prep.resizes)
     finished = set(state.done)

@@ -92,14 +92,18 @@ class ColorizationModel(nn.Module):
         Returns:
             sRGB float in [0, 1], :math:`(3, H, W)` or :math:`(B, 3, H, W)`.
         """
-        if masks is not None and not self.accepts_masks:
-            raise ColorbenchError(f"{self.model_name} uses no object masks; colorize without them")
+        self.check_masks(masks)
         targets, references, target_masks, reference_masks, batched = split_colorize_inputs(gray_rgb, reference_rgb,
                                                                                              masks)
         prepare = self.preparer()
         rgb = self.colorize_prepared([prepare(t, r, tm, rm) for t, r, tm, rm in
                                       zip(targets, references, target_masks, reference_masks)])
         return torch.stack(rgb) if batched else rgb[0]
+
+    def check_masks(self, masks) -> None:
+        """A one-line error when masks are given to a model that takes none."""
+        if masks is not None and not self.accepts_masks:
+            raise ColorbenchError(f"{self.model_name} uses no object masks; colorize without them")
 
     def checkpoint_state_dict(self) -> dict[str, torch.Tensor]:
         """What a checkpoint holds (the whole ``state_dict`` unless a model says otherwise)."""

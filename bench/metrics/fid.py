@@ -273,9 +273,12 @@ def fid_infinity(pred_features: Array, gt_features: Array, *, min_n: int | None 
 def drop_partial_batch(features: np.ndarray, batch_size: int) -> np.ndarray:
     """The features of the whole batches of ``batch_size`` only (``get_activations``' ``N // batch_size``
     batches); ``batch_size`` 0 keeps all."""
-    if batch_size <= 0:
-        return features
-    return features[: len(features) // batch_size * batch_size]
+    return features[:_whole_batches(len(features), batch_size)]
+
+
+def _whole_batches(n: int, batch_size: int) -> int:
+    """How many of ``n`` items fill whole batches of ``batch_size`` (0: all of them)."""
+    return n if batch_size <= 0 else n // batch_size * batch_size
 
 
 def kid(pred_features: Array, gt_features: Array, *, subsets: int = 100, subset_size: int = 1000,
@@ -352,7 +355,7 @@ class InceptionSetMetric:
         return self._inception(images)
 
     def variants(self, n: int) -> tuple[list[str | None], dict[str, str]]:
-        n = len(drop_partial_batch(np.empty(n), self._drop))
+        n = _whole_batches(n, self._drop)
         return self._variants(n) if self._variants else ([None], {})
 
     def compute(self, pred_features: np.ndarray, gt_features: np.ndarray, variant: str | None = None) -> dict:

@@ -216,8 +216,7 @@ class SPColor(ColorizationModel):
         Returns:
             sRGB float in [0, 1], :math:`(3, H, W)` or :math:`(B, 3, H, W)`.
         """
-        if masks is not None:
-            raise ColorbenchError("SPColor uses no object masks; colorize without them")
+        self.check_masks(masks)
         target, reference, batched = as_image_batches(gray_rgb, reference_rgb, to_float=True)
         device = next(self.colornet.parameters()).device
         with self.evaluating():
