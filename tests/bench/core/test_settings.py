@@ -52,6 +52,32 @@ def test_an_unknown_key_names_it_and_the_known_ones():
         settings_from_dict(Example, {"sise": 3}, "example setting")
 
 
+@dataclass(frozen=True)
+class Inner:
+    levels: int = 4
+    compactness: float = 0.1
+
+
+@dataclass(frozen=True)
+class Outer:
+    size: int = 224
+    inner: Inner = field(default_factory=lambda: Inner(levels=3))
+
+
+def test_a_nested_settings_dataclass_takes_a_table_checked_the_same_way():
+    # keys the table leaves out keep the field's default (levels=3 here, not Inner's 4) or the base's
+    assert settings_from_dict(Outer, {"inner": {"compactness": 10}}) == Outer(inner=Inner(levels=3, compactness=10))
+    base = Outer(inner=Inner(levels=2, compactness=5.0))
+    assert settings_from_dict(Outer, {"inner": {"compactness": 1}}, base=base).inner == Inner(2, 1)
+    assert settings_from_dict(Outer, {"inner": Inner(1, 1.0)}).inner == Inner(1, 1.0)  # an instance as given
+    with pytest.raises(ColorbenchError, match=r"unknown example setting\(s\) inner\.level; known: inner\.compactness"):
+        settings_from_dict(Outer, {"inner": {"level": 3}}, "example setting")
+    with pytest.raises(ColorbenchError, match="example setting inner.levels must be an integer; got 'x'"):
+        settings_from_dict(Outer, {"inner": {"levels": "x"}}, "example setting")
+    with pytest.raises(ColorbenchError, match="example setting inner must be a table; got 3"):
+        settings_from_dict(Outer, {"inner": 3}, "example setting")
+
+
 def test_every_config_class_goes_through_it():
     """The training settings (a TOML file's `batch_size = "eight"`), the model, loss and metric configs."""
     from bench.config import ScoreConfig
@@ -60,5 +86,6 @@ def test_every_config_class_goes_through_it():
     with pytest.raises(ColorbenchError, match="training setting batch_size must be an integer; got 'eight'"):
         TrainConfig.from_dict({"batch_size": "eight"})
     assert TrainConfig.from_dict({"model": {"a": 1}}, TrainConfig(model={"b": 2})).model == {"b": 2, "a": 1}
+    assert TrainConfig.from_dict({"task": {"lr": 1}}, TrainConfig(task={"loss": "x"})).task == {"loss": "x", "lr": 1}
     with pytest.raises(ColorbenchError, match="metric setting image_size must be an integer"):
         ScoreConfig.from_dict({"image_size": "256"})
