@@ -30,6 +30,7 @@ from .errors import MissingWeightsError
 from .registry import Registry
 
 __all__ = [
+    "load_torch_file",
     "WeightSpec",
     "WEIGHTS",
     "get_weight_spec",
@@ -299,14 +300,23 @@ def verify_weights(name: str) -> tuple[str, str]:
     return "unverified", digest
 
 
-def read_state_dict(path: str | os.PathLike) -> dict:
-    """The tensors of a library's weights file (``torch.load(..., weights_only=True)``), memory-mapped
-    when the file allows it, so a network that uses part of a file (the FID Inception up to its pool)
-    reads only that part. The one reader of the libraries' weight files; colorbench's own checkpoints
-    go through ``reference_models.training.checkpoints.load_weights``."""
+def load_torch_file(path: str | os.PathLike, mmap: bool = False):
+    """The one place colorbench calls ``torch.load``: always ``weights_only=True`` (tensors, numbers,
+    strings, lists, dicts and allowlisted classes only; no pickle code runs), on the CPU;
+    ``mmap``: memory-mapped when the file's format allows it (a legacy non-zip file is read whole)."""
     import torch
 
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True, mmap=True)
-    except RuntimeError:  # a file in torch's legacy (non-zip) format cannot be memory-mapped
-        return torch.load(path, map_location="cpu", weights_only=True)
+    if mmap:
+        try:
+            return torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+        except RuntimeError:  # a file in torch's legacy (non-zip) format cannot be memory-mapped
+            pass
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def read_state_dict(path: str | os.PathLike) -> dict:
+    """The tensors of a library's weights file (:func:`load_torch_file`), memory-mapped when the file
+    allows it, so a network that uses part of a file (the FID Inception up to its pool) reads only
+    that part. The reader of the libraries' weight files; colorbench's own checkpoints go through
+    ``reference_models.training.checkpoints.load_weights``, which reads with the same function."""
+    return load_torch_file(path, mmap=True)

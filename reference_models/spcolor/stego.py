@@ -41,6 +41,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from bench.core.errors import ColorbenchError
+from bench.core.weights import load_torch_file
 from bench.features.vgg import IMAGENET_MEAN, IMAGENET_STD
 from reference_models.spcolor.prior import PriorOutput, check_images, cluster_maps, cluster_probabilities, gray_from_l
 
@@ -162,7 +163,7 @@ def read_stego_checkpoint(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     allowed = [(_stand_in(name), name) for name in HPARAM_GLOBALS]
     try:
         with torch.serialization.safe_globals(allowed):
-            checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+            checkpoint = load_torch_file(path)
     except pickle.UnpicklingError as exc:
         detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise _refusal(path, [detail.rstrip(".")]) from None

@@ -52,13 +52,15 @@ def caffe_vgg19_key_map() -> dict[str, str]:
 def load_caffe_vgg19(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     """``vgg19_conv.pth`` (the base project's release) as a state dict for :class:`SPColorVGG`.
 
-    Read with ``torch.load(weights_only=True)``: a plain dict of tensors.
+    Read with :func:`~bench.core.weights.read_state_dict` (``weights_only``): a plain dict of tensors.
 
     Raises:
         ColorbenchError: the file is missing or lacks a convolution of VGG19.
     """
+    from bench.core.weights import read_state_dict
+
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        state = read_state_dict(path)
     except FileNotFoundError:
         raise ColorbenchError(f"VGG19 file {path} not found; it is vgg19_conv.pth from the checkpoint zip of "
                               "zhangmozhe/Deep-Exemplar-based-Video-Colorization") from None

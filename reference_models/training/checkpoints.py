@@ -23,6 +23,7 @@ import torch
 
 from bench.core.atomic import atomic_path, write_json
 from bench.core.errors import ColorbenchError
+from bench.core.weights import load_torch_file
 
 __all__ = ["CHECKPOINTS", "save_checkpoint", "latest_checkpoint", "load_weights", "load_state", "load_model_weights",
            "checkpoint_model", "rng_state", "set_rng_state"]
@@ -96,7 +97,7 @@ def load_weights(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], dict
         except (SafetensorError, OSError, ValueError) as exc:
             raise ColorbenchError(f"checkpoint {path} is not a readable safetensors file ({exc})") from None
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        state = load_torch_file(path)
     except Exception as exc:  # an arbitrary pickle (refused by weights_only) or a broken file
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ColorbenchError(f"checkpoint {path} cannot be read safely ({reason[:200]}); colorbench reads "
@@ -109,9 +110,9 @@ def load_weights(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], dict
 
 
 def load_state(path: str | os.PathLike) -> dict:
-    """The resume state of a checkpoint (``torch.load(weights_only=True)``)."""
+    """The resume state of a checkpoint (:func:`~bench.core.weights.load_torch_file`: ``weights_only``)."""
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        return load_torch_file(path)
     except Exception as exc:
         raise ColorbenchError(f"checkpoint state {path} cannot be read ({str(exc).splitlines()[0][:200]}); remove "
                               "the run's checkpoints folder to start again") from None
