@@ -3,7 +3,7 @@
     python benchmarks/attention_bench.py [--batch 8] [--side 224] [--repeats 3] [--threads N] [--device cpu]
 
 Inputs are realistic for MSA at 224: a batch of 8 photo stand-ins segmented with the real
-superpixel code (SLIC, :data:`~reference_models.layers.superpixels.MSA_SUPERPIXELS`: about 150-210,
+superpixel code (SLIC, MSA's default ``MSAConfig().superpixels``: about 150-210,
 70-90, 45-60 and 20-28 superpixels at levels 1-4), features of the encoder's widths (64, 128, 256,
 512 at 224, 112, 56, 28) and values of VGG19's widths (the same). Per level, the median over
 ``--repeats`` of:
@@ -89,20 +89,21 @@ def main() -> None:
     from skimage.transform import resize
 
     from reference_models.layers.super_attention import SuperAttention
-    from reference_models.layers.superpixels import MSA_SUPERPIXELS, stack_levels, superpixel_levels
+    from reference_models.layers.superpixels import stack_levels, superpixel_levels
+    from reference_models.superattention.config import MSAConfig
 
     rng = np.random.default_rng(0)
     lightness = [rgb2lab(resize(_photo(rng, 320), (args.side, args.side)))[..., 0] / 100
                  for _ in range(2 * args.batch)]
     start = time.perf_counter()
-    labels = [superpixel_levels(image, config=MSA_SUPERPIXELS) for image in lightness]
+    labels = [superpixel_levels(image, config=MSAConfig().superpixels) for image in lightness]
     slic_ms = 1000 * (time.perf_counter() - start) / len(lightness)
     with tempfile.TemporaryDirectory() as cache:
         os.environ["COLORBENCH_CACHE"] = cache  # this process only: a throw-away cache
-        superpixel_levels(lightness[0], config=MSA_SUPERPIXELS, cache=True)
+        superpixel_levels(lightness[0], config=MSAConfig().superpixels, cache=True)
         start = time.perf_counter()
         for _ in range(20):
-            superpixel_levels(lightness[0], config=MSA_SUPERPIXELS, cache=True)
+            superpixel_levels(lightness[0], config=MSAConfig().superpixels, cache=True)
         hit_ms = 1000 * (time.perf_counter() - start) / 20
     target_labels = [t.to(device) for t in stack_levels(labels[: args.batch])]
     reference_labels = [t.to(device) for t in stack_levels(labels[args.batch:])]

@@ -74,7 +74,7 @@ def main() -> None:
     from bench.core.device import resolve_device
     from bench.core.weights import is_present
     from pairing import FilterSettings, build_folder
-    from reference_models.msa.training import MSATask
+    from reference_models.superattention.training import MSATask
     from reference_models.training.config import TrainConfig
 
     device = resolve_device(args.device)
@@ -91,7 +91,7 @@ def main() -> None:
         split = build_folder(root / "photos", features="histogram", top_k=1, synthetic=1, progress=False,
                              filters=FilterSettings(enabled=False))
         split_path = split.save(root / "split.parquet")
-        task = MSATask(TrainConfig(model={"pretrained_color_encoder": False}, loss={"lpips_weight": 0}))
+        task = MSATask(TrainConfig(model={"pretrained_color_encoder": False}, task={"loss": {"lpips_weight": 0}}))
         print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs, device {device}; "
               f"{len(split.table)} pairs of 640x480 JPEGs (half the references synthetic), MSA views at 224")
         print("\nloader (batch 8)                 samples/s   per worker")

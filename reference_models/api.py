@@ -53,7 +53,7 @@ def load(checkpoint: str | os.PathLike, model: str | None = None, device: str = 
 
     weights = load_weights(checkpoint)
     name = checkpoint_model(checkpoint, weights[1], model)
-    config = model_config(name, json.loads(weights[1].get("model_config", "{}")))
+    config = resolve(get_model(name).config).from_record(json.loads(weights[1].get("model_config", "{}")))
     network = resolve(get_model(name).model).for_checkpoint(config)
     load_model_weights(network, checkpoint, name, weights)
     return network.to(resolve_device(device)).eval()

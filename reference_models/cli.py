@@ -26,7 +26,9 @@ phase 1 on an image-level split, 10 in phase 2 on an object-level split with mas
 weights via --init; SPColor: lr 2e-5 (discriminator 2e-4), betas (0.5, 0.999), batch 16 per process (the
 released code's 8 x 2 GPUs; the paper states none), 256 x 256,
 120k steps, /10 at 100k, the STEGO prior (or [model] prior = "kmeans", fit on the split's targets)).
---config FILE (TOML or JSON) changes any setting, and its [model] and [loss] tables the model's;
+--config FILE (TOML or JSON) changes any setting: the run's at the top level (batch_size, epochs,
+max_steps, seed, ...), the model's in its [model] table (SPColor: also its losses and optimisers, or
+a preset), the training task's in [task] (MSA, SA: lr, betas, loss; SPColor: prior_fit_images);
 the resolved settings go to RUN/config.json. Checkpoints: RUN/checkpoints/
 (weights as safetensors) every checkpoint_every steps and at the end; --resume continues exactly;
 losses in RUN/log.csv.

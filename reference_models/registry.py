@@ -23,7 +23,8 @@ class ModelSpec:
         description: one line for ``--help``.
         paper: the publication it implements.
         model: ``"module:Class"`` of the network (built from its config).
-        config: ``"module:Class"`` of its config dataclass (``from_dict`` refuses unknown keys).
+        config: ``"module:Class"`` of its config dataclass (``from_dict`` refuses unknown keys;
+            ``from_record`` reads what a checkpoint stored, older forms included).
         task: ``"module:Class"`` of its training task (data, losses, optimisers), or empty when
             the model is inference-only. The split level each training phase takes is the
             task's ``phases``.
@@ -58,14 +59,14 @@ register_model(ModelSpec(
     "msa", "masked super-attention: (masked) super-attention inside the encoder at four levels; phase 1 on an "
            "image-level split, phase 2 (object masks) on an object-level split",
     "Carrillo et al., Object-guided attention (masked super-attention), 2023",
-    model="reference_models.msa.model:MSAGenerator", config="reference_models.msa.config:MSAConfig",
-    task="reference_models.msa.training:MSATask"))
+    model="reference_models.superattention.msa:MSAGenerator", config="reference_models.superattention.config:MSAConfig",
+    task="reference_models.superattention.training:MSATask"))
 register_model(ModelSpec(
     "sa", "super-attention as released: attention in the skip connections at three levels; loads the authors' "
           "checkpoint.pt",
     "Carrillo et al., Super-attention for exemplar-based image colorization, ACCV 2022",
-    model="reference_models.sa.model:SAGenerator", config="reference_models.sa.model:SAConfig",
-    task="reference_models.sa.training:SATask"))
+    model="reference_models.superattention.sa:SAGenerator", config="reference_models.superattention.config:SAConfig",
+    task="reference_models.superattention.training:SATask"))
 register_model(ModelSpec(
     "spcolor", "SPColor: semantic-prior guided correspondence (vectorised over classes) and the colorization "
                "network, trained with an adversarial loss",

@@ -3,7 +3,9 @@ baselines, pretrained networks, reference models)."""
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
+import json
 
 import pytest
 
@@ -64,7 +66,12 @@ def test_every_reference_model_names_importable_parts_that_agree():
     for name, spec in MODELS.items():
         model, config, task = resolve(spec.model), resolve(spec.config), resolve(spec.task)
         assert hasattr(model, "from_config") and hasattr(config, "from_dict"), name
-        assert task.name == name and task.config_class is config, name
+        assert task.name == name and task.config_class is config and task.model_class is model, name
+        # every model config reads what a checkpoint stores (its own as_dict, through JSON)
+        default = config.from_dict({})
+        assert config.from_record(json.loads(json.dumps(default.as_dict()))) == default, name
+        # the task's settings: a frozen dataclass of its own, defaults valid
+        assert dataclasses.is_dataclass(task.task_config_class) and task.task_config_class(), name
         assert task.phases and set(task.phases.values()) <= {"image", "object"}, name
         assert task.phases[1] == "image", name
         for method in ("colorize", "preparer", "colorize_prepared"):

@@ -3,7 +3,7 @@ content), the batched (masked) super-attention layer, the checks of ``colorize``
 float32 islands inside bf16 autocast (:mod:`.precision`)."""
 
 from reference_models.layers.super_attention import SuperAttention, SuperAttentionOutput
-from reference_models.layers.superpixels import MSA_SUPERPIXELS, SA_SUPERPIXELS, SuperpixelConfig, superpixel_levels
+from reference_models.layers.superpixels import SuperpixelConfig, superpixel_levels
 
-__all__ = ["MSA_SUPERPIXELS", "SA_SUPERPIXELS", "SuperAttention", "SuperAttentionOutput", "SuperpixelConfig",
+__all__ = ["SuperAttention", "SuperAttentionOutput", "SuperpixelConfig",
            "superpixel_levels"]

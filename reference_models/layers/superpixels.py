@@ -47,8 +47,6 @@ from bench.core.settings import settings_from_dict
 from reference_models.layers.checks import check_array
 
 __all__ = [
-    "MSA_SUPERPIXELS",
-    "SA_SUPERPIXELS",
     "SuperpixelConfig",
     "stack_levels",
     "superpixel_cache_key",
@@ -58,7 +56,8 @@ __all__ = [
 
 @dataclass(frozen=True)
 class SuperpixelConfig:
-    """How the label maps are computed.
+    """How the label maps are computed (a model config's nested ``superpixels``; the defaults are the
+    released SA code's parameters at MSA's four levels).
 
     Attributes:
         levels: number of encoder levels (SA's released code: 3; MSA: 4).
@@ -92,12 +91,6 @@ class SuperpixelConfig:
     def n_segments(self, level: int) -> int:
         """SLIC's ``n_segments`` at ``level`` (the released code's ``int(224 / 2**i)``)."""
         return int(self.base_segments / 2**level)
-
-
-#: The released super-attention code: three levels (224, 112, 56 at a 224 input).
-SA_SUPERPIXELS = SuperpixelConfig(levels=3)
-#: MSA: the same parameters and a fourth level (28 x 28, 28 segments).
-MSA_SUPERPIXELS = SuperpixelConfig(levels=4)
 
 
 def _check_inputs(image: np.ndarray, mask: np.ndarray | None, levels: int) -> tuple[np.ndarray, np.ndarray | None]:
@@ -148,7 +141,7 @@ def _array_digest(array: np.ndarray) -> str:
 
 
 def superpixel_cache_key(image: np.ndarray, mask: np.ndarray | None = None,
-                         config: SuperpixelConfig = MSA_SUPERPIXELS) -> str:
+                         config: SuperpixelConfig = SuperpixelConfig()) -> str:
     """The cache key of :func:`superpixel_levels`: content hashes of ``image`` and ``mask`` (as
     given), every field of ``config`` and the skimage version (SLIC's output depends on it)."""
     image, mask = _check_inputs(image, mask, config.levels)
@@ -160,7 +153,7 @@ def _cache_key(image: np.ndarray, mask: np.ndarray | None, config: SuperpixelCon
                      config=asdict(config), skimage=skimage.__version__)
 
 
-def superpixel_levels(image: np.ndarray, mask: np.ndarray | None = None, config: SuperpixelConfig = MSA_SUPERPIXELS,
+def superpixel_levels(image: np.ndarray, mask: np.ndarray | None = None, config: SuperpixelConfig = SuperpixelConfig(),
                       *, cache: bool = False) -> list[np.ndarray]:
     """SLIC (or MaskSLIC inside ``mask``) label maps of one image, one per encoder level.
 
@@ -170,7 +163,7 @@ def superpixel_levels(image: np.ndarray, mask: np.ndarray | None = None, config:
             the values to [0, 1] itself, so the scale does not matter, only the content). H and W
             must be divisible by ``2**(levels - 1)``.
         mask: optional ``(H, W)`` bool (or 0/1) object mask: MaskSLIC inside it, label 0 outside.
-        config: parameters (:data:`MSA_SUPERPIXELS` by default, :data:`SA_SUPERPIXELS` for SA).
+        config: parameters (default: four levels, the released parameters; a model's config holds its own).
         cache: read/write the result in colorbench's on-disk cache
             (:func:`bench.core.cache.cache_dir`), keyed by :func:`superpixel_cache_key`.
 

@@ -3,15 +3,17 @@
 ``SPColorConfig()`` is the **paper** (Sec. IV): k = 22, 256 x 256, self-reference probability
 0.2, loss weights L1 2 (self-reference samples only), SMP 0.01, adversarial 0.4, smoothness 2;
 Adam betas (0.5, 0.999), lr 2e-5 (networks) / 2e-4 (discriminator), 120k iterations, /10 at 100k.
-The contextual loss of the released code is off. Two defaults are not the paper's, which is silent
-on them: the batch (16, the released code's total: see ``batch_size``) and the SMP's feature scale
-(``smp_feature_scale``: the 0.01 was tuned on the Caffe VGG19's features, ours are torchvision's).
+The contextual loss of the released code is off. The run's batch (16, the released code's total; the
+paper is silent) and its 120k iterations are run-level training settings (``batch_size``,
+``max_steps``: :meth:`~reference_models.spcolor.training.SPColorTask.default_config`). One default
+is not the paper's, which is silent on it: the SMP's feature scale (``smp_feature_scale``: the 0.01
+was tuned on the Caffe VGG19's features, ours are torchvision's).
 
 ``preset("released-code")`` is what ``train_stego.py`` + ``opt.txt`` of ``viector/spcolor`` run:
 k = 27; the colour network at 20x the learning rate; Adam ``eps=1e-5``, ``amsgrad=True`` for the
 networks; StepLR x0.5 every 20k iterations for both optimisers; the contextual loss on (x0.2);
 the L1 term normalised as its code does (see :func:`~reference_models.spcolor.losses.self_reference_l1`);
-batch 8 per GPU on 2 GPUs (16, also the default). The released code's VGG is the Caffe port
+(its batch, 8 per GPU on 2 GPUs, is the run's default of 16). The released code's VGG is the Caffe port
 (``vgg19_conv.pth``, ``vgg_input="caffe"``), which is not in the weights registry: the preset keeps
 torchvision's VGG19 with the SMP's features scaled to Caffe's (``smp_feature_scale``); set
 ``vgg_input="caffe"`` and pass ``vgg=SPColorVGG().load_caffe(path)`` to the model to match it.
@@ -38,6 +40,8 @@ PRIORS = ("stego", "kmeans")
 _VGG_INPUTS = ("torchvision", "caffe")
 _L1_REDUCTIONS = ("self_reference_mean", "released")
 _SCHEDULES = ("multistep", "step")
+#: Keys older checkpoints stored in the model config that are run-level training settings now.
+_RUN_LEVEL_KEYS = ("batch_size", "iterations")
 #: torchvision's VGG19 features -> the Caffe VGG19's scale, when the Caffe file is not used: 255 x the
 #: mean ImageNet std (255 x 0.2260; 58.4 / 57.1 / 57.4 for R / G / B), the factor between the two
 #: input conventions (Caffe: BGR in 0..255 minus the mean; torchvision: RGB in 0..1, (x - mean) / std;
@@ -100,17 +104,10 @@ class SPColorConfig:
         betas: Adam betas of both optimisers (0.5, 0.999).
         generator_eps: Adam eps of the networks' optimiser (paper: torch's 1e-8; released 1e-5).
         amsgrad: AMSGrad for the networks' optimiser (released: True).
-        iterations: training iterations (120k).
         lr_schedule: ``"multistep"`` (``lr_milestones``) or ``"step"`` (every ``lr_step_size``).
         lr_milestones: iterations where the rates are multiplied by ``lr_gamma`` (paper: 100k).
         lr_step_size: period of the ``"step"`` schedule (released: 20k).
         lr_gamma: the multiplier (paper 0.1; released 0.5).
-        batch_size: images per iteration and process (16). Paper: not stated ("two NVIDIA 3090
-            GPUs"); released code: 8 per GPU on two GPUs (``opt.txt`` ``batch_size: 8``, ``gpu_ids:
-            0,1``; ``train.sh`` ``torch.distributed.launch --nproc_per_node=2``; a
-            ``DistributedSampler`` per process), so 16 per iteration, the gradients averaged over
-            both; ours: that total on one process. Under ``torchrun`` with N processes set it to
-            16 / N (8 on two GPUs, as released) to keep the released total.
     """
 
     num_classes: int = 22
@@ -143,12 +140,10 @@ class SPColorConfig:
     betas: tuple[float, float] = (0.5, 0.999)
     generator_eps: float = 1e-8
     amsgrad: bool = False
-    iterations: int = 120_000
     lr_schedule: str = "multistep"
     lr_milestones: tuple[int, ...] = (100_000,)
     lr_step_size: int = 20_000
     lr_gamma: float = 0.1
-    batch_size: int = 16
 
     def __post_init__(self) -> None:
         choices = {"prior": PRIORS, "vgg_input": _VGG_INPUTS, "l1_reduction": _L1_REDUCTIONS,
@@ -179,6 +174,12 @@ class SPColorConfig:
         """A config from user settings; a mistyped key is an error, never silently ignored."""
         return settings_from_dict(cls, values, "SPColor setting")
 
+    @classmethod
+    def from_record(cls, record: dict) -> SPColorConfig:
+        """The config a checkpoint stored; the run-level ``batch_size`` and ``iterations`` that
+        checkpoints written up to commit c6011d6 held (the training run's, not the network's) are dropped."""
+        return cls.from_dict({key: value for key, value in record.items() if key not in _RUN_LEVEL_KEYS})
+
     def as_dict(self) -> dict:
         """All settings as a plain dict (tuples kept)."""
         return asdict(self)
@@ -196,9 +197,9 @@ PRESETS: dict[str, SPColorConfig] = {
     "paper": SPColorConfig(),
     "released-code": SPColorConfig(num_classes=27, colornet_lr_multiplier=20.0, generator_eps=1e-5, amsgrad=True,
                                    lr_schedule="step", lr_step_size=20_000, lr_gamma=0.5, contextual_weight=0.2,
-                                   l1_reduction="released", batch_size=16),
+                                   l1_reduction="released"),
     "tiny": SPColorConfig(num_classes=5, prior="kmeans", image_size=64, correspondence_channels=8,
-                          colornet_widths=(8, 16, 16, 32), discriminator_width=4, iterations=10, batch_size=2),
+                          colornet_widths=(8, 16, 16, 32), discriminator_width=4),
 }
 
 

@@ -7,13 +7,14 @@ probability 0.2 takes its own colour image, flipped and slightly cropped, as the
 correspondence and colour networks on ``2 L1 + 0.01 SMP + 0.4 adversarial + 2 smoothness``
 (:mod:`reference_models.spcolor.losses`).
 
-Settings. The top-level training settings are the optimiser's and the run's: ``lr`` (the networks'
-``generator_lr``), ``betas``, ``batch_size`` (per process; default 16, the released code's total,
-which it ran as 8 on each of two GPUs: the paper states no batch; ``batch_size = 8`` with
-``torchrun --nproc_per_node 2`` is the released layout) and ``max_steps`` (the paper's 120k iterations); every
-other :class:`~reference_models.spcolor.config.SPColorConfig` field goes in the ``model`` table,
-which may start from a named preset (``preset = "released-code"``). ``extra``:
-``prior_fit_images`` (256), the training targets the k-means prior is fit on.
+Settings. The top-level training settings are the run's: ``batch_size`` (per process; default 16,
+the released code's total, which it ran as 8 on each of two GPUs: the paper states no batch;
+``batch_size = 8`` with ``torchrun --nproc_per_node 2`` is the released layout) and ``max_steps``
+(the paper's 120k iterations; ``epochs`` is None: the iterations decide). Every
+:class:`~reference_models.spcolor.config.SPColorConfig` field (the networks, the losses and both
+optimisers: their settings come as one set in the paper and in the released ``opt.txt``) goes in
+the ``model`` table, which may start from a named preset (``preset = "released-code"``). The
+``task`` table (:class:`SPColorTrainingConfig`): ``prior_fit_images``.
 
 Data. A view is the image with its short side at ``image_size`` (uint8, cached by content); a
 sample is :func:`~reference_models.spcolor.data.make_training_sample` of the target's and the
@@ -33,7 +34,7 @@ bookkeeping does not allow).
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -51,35 +52,40 @@ from reference_models.spcolor.prior import KMeansPrior
 from reference_models.training.config import TrainConfig
 from reference_models.training.task import TrainingTask
 
-__all__ = ["SPColorTask"]
+__all__ = ["SPColorTask", "SPColorTrainingConfig"]
 
-#: SPColorConfig fields set by the top-level training settings (SPColor field -> training setting).
-_TRAINING_FIELDS = {"generator_lr": "lr", "betas": "betas", "batch_size": "batch_size", "iterations": "max_steps"}
-#: ``extra`` settings and their defaults.
-_EXTRA = {"prior_fit_images": 256}
 #: How many targets go through VGG19 at once while the k-means prior is fit.
 _FIT_BATCH = 16
 
 
+@dataclass(frozen=True)
+class SPColorTrainingConfig:
+    """SPColor's task settings besides :class:`SPColorConfig` (the ``task`` table).
+
+    Attributes:
+        prior_fit_images: how many training targets the k-means prior (``prior = "kmeans"``) is fit
+            on (ours: 256; the paper and the released code use STEGO, which is not fit here).
+    """
+
+    prior_fit_images: int = 256
+
+    def __post_init__(self) -> None:
+        if self.prior_fit_images < 1:
+            raise ValueError(f"prior_fit_images must be >= 1; got {self.prior_fit_images}")
+
+
 def spcolor_config(train_config: TrainConfig) -> SPColorConfig:
-    """The run's :class:`SPColorConfig`: the ``model`` table (from its ``preset``, default the paper)
-    with the optimiser's settings from the top level.
+    """The run's :class:`SPColorConfig`: the ``model`` table, from its ``preset`` (default the paper).
 
     Raises:
-        ColorbenchError: an unknown preset or setting, or a top-level setting given in the table.
+        ColorbenchError: an unknown preset or setting.
     """
     values = dict(train_config.model)
     name = values.pop("preset", "paper")
-    clash = sorted(set(values) & set(_TRAINING_FIELDS))
-    if clash:
-        raise ColorbenchError("set " + ", ".join(f"{key} as the top-level training setting {_TRAINING_FIELDS[key]}"
-                                                 for key in clash) + ", not in the model table")
     try:
-        config = preset(name, **values)
+        return preset(name, **values)
     except (TypeError, ValueError) as exc:
         raise ColorbenchError(f"SPColor setting: {exc}") from None
-    return replace(config, generator_lr=train_config.lr, betas=tuple(train_config.betas),
-                   batch_size=train_config.batch_size, iterations=train_config.max_steps or config.iterations)
 
 
 def average_gradients(module: nn.Module) -> None:
@@ -99,27 +105,18 @@ class SPColorTask(TrainingTask):
     name = "spcolor"
     model_class = SPColor
     config_class = SPColorConfig
+    task_config_class = SPColorTrainingConfig
 
     def __init__(self, config: TrainConfig, phase: int = 1):
-        if config.loss != "paper":
-            raise ColorbenchError("SPColor's loss weights are model settings (l1_weight, smp_weight, "
-                                  "adversarial_weight, smoothness_weight, contextual_weight): set them in the model "
-                                  "table, or choose a preset there (preset = \"released-code\")")
-        unknown = sorted(set(config.extra) - set(_EXTRA))
-        if unknown:
-            raise ColorbenchError(f"unknown SPColor training setting(s) {', '.join(unknown)} in extra; known: "
-                                  f"{', '.join(_EXTRA)}")
-        self.extra = {**_EXTRA, **config.extra}
         super().__init__(config, phase)
         self.discriminator: Discriminator | None = None
         self.schedulers_: list = []
 
     @staticmethod
     def default_config(phase: int) -> TrainConfig:
-        """The paper's settings: the iterations decide (120k), not the epochs (``epochs = None``)."""
-        paper = SPColorConfig()
-        return TrainConfig(lr=paper.generator_lr, betas=paper.betas, batch_size=paper.batch_size, epochs=None,
-                           max_steps=paper.iterations, p_synthetic=0.0)
+        """The paper's 120k iterations (``epochs = None``: the iterations decide), batch 16 (the released
+        code's total: 8 per GPU on two GPUs; the paper is silent), retrieved references only."""
+        return TrainConfig(batch_size=16, epochs=None, max_steps=120_000, p_synthetic=0.0)
 
     def make_model_config(self, config: TrainConfig) -> SPColorConfig:
         return spcolor_config(config)
@@ -132,7 +129,7 @@ class SPColorTask(TrainingTask):
             return
         shas = sorted({row["target_sha256"]: index for index, row in enumerate(data.rows)}.items())
         rng = np.random.default_rng(self.train_config.seed)
-        count = min(int(self.extra["prior_fit_images"]), len(shas))
+        count = min(self.task_config.prior_fit_images, len(shas))
         chosen = [shas[i][1] for i in sorted(rng.choice(len(shas), size=count, replace=False))]
         device = next(model.colornet.parameters()).device
         size = self.model_config.image_size

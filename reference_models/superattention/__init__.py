@@ -1,10 +1,12 @@
-"""Masked super-attention (MSA, Carrillo et al. 2023): the generator, its per-sample preprocessing
-and its training loss."""
+"""The super-attention family (Carrillo, Clement, Bugeau): SA (ACCV 2022; the released generator that
+loads the official ``checkpoint.pt`` strictly, and its test-time preprocessing) and MSA (2023; masked
+super-attention inside the encoder), with their shared blocks, views, loss and training task."""
 
-from reference_models.msa.config import MSAConfig
-from reference_models.msa.losses import LOSS_PRESETS, ColorizationLoss, LossConfig
-from reference_models.msa.model import MSAGenerator
-from reference_models.msa.preprocess import MSABatch, collate, prepare_sample
+from reference_models.superattention.config import MSAConfig, SAConfig
+from reference_models.superattention.losses import LOSS_PRESETS, ColorizationLoss, LossConfig
+from reference_models.superattention.msa import MSAGenerator
+from reference_models.superattention.sa import SAGenerator, load_sa_checkpoint
+from reference_models.superattention.views import SuperAttentionBatch, ViewSpec, collate, prepare_pair
 
-__all__ = ["LOSS_PRESETS", "ColorizationLoss", "LossConfig", "MSABatch", "MSAConfig", "MSAGenerator", "collate",
-           "prepare_sample"]
+__all__ = ["LOSS_PRESETS", "ColorizationLoss", "LossConfig", "MSAConfig", "MSAGenerator", "SAConfig", "SAGenerator",
+           "SuperAttentionBatch", "ViewSpec", "collate", "load_sa_checkpoint", "prepare_pair"]

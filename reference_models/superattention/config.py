@@ -1,18 +1,34 @@
-"""MSA's settings: :class:`MSAConfig` (in its own module, so the network and its preprocessing both
-import it without importing each other)."""
+"""The super-attention family's settings: :class:`MSAConfig` and :class:`SAConfig`, each with its
+superpixel settings as one nested :class:`~reference_models.layers.superpixels.SuperpixelConfig`.
+
+In their own module so the networks, their views and their training task all import them without
+importing each other. :func:`upgrade_record` reads the flat form checkpoints stored before the
+superpixel settings were nested.
+"""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 
 from bench.core.settings import settings_from_dict
 from reference_models.layers.superpixels import SuperpixelConfig
+from reference_models.superattention.views import ViewSpec
 
-__all__ = ["COLOR_ENCODERS", "COLOR_LAYERS", "MSAConfig"]
+__all__ = ["COLOR_ENCODERS", "COLOR_LAYERS", "SA_INPUT_SIZE", "MSAConfig", "SAConfig", "upgrade_record"]
 
 _FUSIONS = ("add", "concat")
 COLOR_ENCODERS = ("vgg19", "vgg19_bn")
 COLOR_LAYERS = ("relu1_2", "relu2_2", "relu3_4", "relu4_4")
+#: The released super-attention code's network input side.
+SA_INPUT_SIZE = 224
+
+
+def _check_input(config, levels: int) -> None:
+    if config.superpixels.levels != levels:
+        raise ValueError(f"superpixels.levels must be {levels} (one label map per attention level); "
+                         f"got {config.superpixels.levels}")
+    if config.input_size % 8:
+        raise ValueError(f"input_size must be divisible by 8 (three 2x poolings); got {config.input_size}")
 
 
 @dataclass(frozen=True)
@@ -34,14 +50,15 @@ class MSAConfig:
         train_color_encoder: phi is trained jointly (paper); False freezes it (eval mode).
         temperature: softmax temperature ``tau`` (both papers: 0.01).
         input_size: the network's input side (224).
-        superpixel_segments: SLIC ``n_segments`` at level 1 (halved per level: 224, 112, 56, 28).
-        superpixel_compactness: SLIC compactness (0.1). Paper: silent (SLIC / MaskSLIC superpixels
-            that follow the image, Fig. 4); the SA authors' released test code and their later
-            four-level code (levels 1/2/4/8, MSA's): 0.1; their training utility: skimage's default
-            10, which on this [0, 1] gray input gives a regular grid, not superpixels (demo photos at
-            224: within-segment L/100 std 0.100, equal to a 15 x 15 grid's, segment-size CV 0.02;
-            at 0.1: 0.064 and 0.39). Ours: 0.1, an exception to "the training code decides" (the
-            rule now yields where that code contradicts what the paper describes); 10 reproduces it.
+        superpixels: SLIC / MaskSLIC at four levels (``[model.superpixels]`` in a config file):
+            ``base_segments`` 224 at level 1, halved per level (224, 112, 56, 28); ``compactness``
+            0.1. Paper: silent (SLIC / MaskSLIC superpixels that follow the image, Fig. 4); the SA
+            authors' released test code and their later four-level code (levels 1/2/4/8, MSA's):
+            0.1; their training utility: skimage's default 10, which on this [0, 1] gray input
+            gives a regular grid, not superpixels (demo photos at 224: within-segment L/100 std
+            0.100, equal to a 15 x 15 grid's, segment-size CV 0.02; at 0.1: 0.064 and 0.39).
+            Ours: 0.1, an exception to "the training code decides" (the rule yields where that
+            code contradicts what the paper describes); ``compactness = 10`` reproduces it.
     """
 
     widths: tuple[int, int, int, int] = (64, 128, 256, 512)
@@ -57,8 +74,7 @@ class MSAConfig:
     train_color_encoder: bool = True
     temperature: float = 0.01
     input_size: int = 224
-    superpixel_segments: int = 224
-    superpixel_compactness: float = 0.1
+    superpixels: SuperpixelConfig = field(default_factory=lambda: SuperpixelConfig(levels=4))
 
     def __post_init__(self) -> None:
         for name in ("widths", "convs_per_level", "color_layers"):
@@ -70,10 +86,9 @@ class MSAConfig:
             raise ValueError(f"color_encoder must be one of {COLOR_ENCODERS}; got {self.color_encoder!r}")
         if not set(self.attention_levels) <= {1, 2, 3, 4}:
             raise ValueError(f"attention_levels must be among 1-4; got {self.attention_levels}")
-        if self.input_size % 8:
-            raise ValueError(f"input_size must be divisible by 8 (three 2x poolings); got {self.input_size}")
         if min(self.widths) < 1 or min(self.convs_per_level) < 1 or self.decoder_convs < 1:
             raise ValueError("widths, convs_per_level and decoder_convs must be >= 1")
+        _check_input(self, 4)
 
     @classmethod
     def from_dict(cls, values: dict | None) -> MSAConfig:
@@ -86,20 +101,78 @@ class MSAConfig:
         level 1, and an untrained VGG19 colour encoder (no weight file needed) cut after relu4_1
         (each block's first ReLU: a third of the parameters up to relu4_4)."""
         base = cls(widths=(8, 16, 32, 64), convs_per_level=(1, 1, 1, 1), decoder_convs=1, input_size=32,
-                   superpixel_segments=32, pretrained_color_encoder=False,
+                   superpixels=SuperpixelConfig(levels=4, base_segments=32), pretrained_color_encoder=False,
                    color_layers=("relu1_1", "relu2_1", "relu3_1", "relu4_1"))
         return replace(base, **overrides)
 
+    @classmethod
+    def from_record(cls, record: dict) -> MSAConfig:
+        """The config a checkpoint stored (today's form or the flat one of older checkpoints)."""
+        return cls.from_dict(upgrade_record(record))
+
     def as_dict(self) -> dict:
         return asdict(self)
+
+    @property
+    def views(self) -> ViewSpec:
+        """How the inputs are made: CIELAB L / 100 for the target's input and superpixels."""
+        return ViewSpec(self.input_size, self.superpixels, "lightness", self.in_channels)
 
     def for_loading(self) -> MSAConfig:
         """The config to rebuild a trained model with: phi's weights come from the checkpoint, so
         its ImageNet file is not read."""
         return replace(self, pretrained_color_encoder=False)
 
+
+@dataclass(frozen=True)
+class SAConfig:
+    """The settings of an :class:`~reference_models.superattention.sa.SAGenerator` (the released
+    model's by default).
+
+    Attributes:
+        official_compat: the released attention's quirks (see :mod:`reference_models.layers.super_attention`)
+            and the released float preprocessing; True to run the authors' checkpoint exactly, False
+            for a model trained here (which colorizes from the views it trained on).
+        input_size: the network's input side (224).
+        superpixels: SLIC at three levels (released: ``base_segments`` 224, ``compactness`` 0.1).
+    """
+
+    official_compat: bool = True
+    input_size: int = SA_INPUT_SIZE
+    superpixels: SuperpixelConfig = field(default_factory=lambda: SuperpixelConfig(levels=3))
+
+    def __post_init__(self) -> None:
+        _check_input(self, 3)
+
+    @classmethod
+    def from_dict(cls, values: dict | None) -> SAConfig:
+        return settings_from_dict(cls, values, "SA setting")
+
+    @classmethod
+    def from_record(cls, record: dict) -> SAConfig:
+        """The config a checkpoint stored (today's form or the flat one of older checkpoints)."""
+        return cls.from_dict(upgrade_record(record))
+
     @property
-    def superpixels(self) -> SuperpixelConfig:
-        """The superpixel parameters (four levels)."""
-        return SuperpixelConfig(levels=4, base_segments=self.superpixel_segments,
-                                compactness=self.superpixel_compactness)
+    def views(self) -> ViewSpec:
+        """How a model trained here gets its inputs (the released code's steps on 8-bit views): the
+        target's ``rgb2gray`` re-mapped to the reference's statistics, both replicated to 3 channels."""
+        return ViewSpec(self.input_size, self.superpixels, "gray", 3)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+#: Flat keys that checkpoints written before the superpixel settings were nested hold
+#: (colorbench up to c6011d6), and where each lives now.
+_FLAT_SUPERPIXEL_KEYS = {"superpixel_segments": "base_segments", "superpixel_compactness": "compactness"}
+
+
+def upgrade_record(record: dict) -> dict:
+    """A stored MSA / SA config in today's form: the flat ``superpixel_segments`` and
+    ``superpixel_compactness`` of older checkpoints become the nested ``superpixels`` table."""
+    record = dict(record)
+    flat = {new: record.pop(old) for old, new in _FLAT_SUPERPIXEL_KEYS.items() if old in record}
+    if flat:
+        record["superpixels"] = {**record.get("superpixels", {}), **flat}
+    return record

@@ -1,4 +1,5 @@
-"""MSA's training loss: ``lambda_1 * SmoothL1 + lambda_2 * LPIPS`` (MSA paper eq. 3).
+"""The super-attention family's training loss: ``lambda_1 * SmoothL1 + lambda_2 * LPIPS`` (MSA paper
+eq. 3; SA trained here takes the same loss with its authors' training code's weights, ``sa-code``).
 
 What each term sees (``pred_ab`` is the network's tanh output, i.e. ab / 127 in [-1, 1]):
 
@@ -15,8 +16,8 @@ What each term sees (``pred_ab`` is the network's tanh output, i.e. ab / 127 in 
   gradient is 0 outside the gamut). The LPIPS network is frozen, but the gradient flows to
   ``pred_ab``: the module is called directly, never through the ``no_grad`` metric.
 
-The loss runs in float32 even when called under bf16 autocast (the MSA and SA training steps call
-it after their autocast block; this keeps any other caller right): LPIPS compares the features of
+The loss runs in float32 even when called under bf16 autocast (the family's training task calls
+it inside the loop's autocast; the loss turns autocast off and casts its inputs itself): LPIPS compares the features of
 two images that differ only in chroma, and in bfloat16 (3 significant digits) LPIPS-VGG was off by
 10% with 1 ab unit of noise on the prediction and by 0.7% with 4, its gradient turned by 14 and 7
 degrees (random VGG weights, four demo photographs at 128 x 128).

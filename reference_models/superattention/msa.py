@@ -37,38 +37,27 @@ unless said otherwise; each one is a field of :class:`MSAConfig`:
   the paper does not mention it and the training pairs include the target itself (TPS-warped),
   whose statistics already match.
 
-Superpixels: :data:`~reference_models.layers.superpixels.MSA_SUPERPIXELS` (SLIC, or MaskSLIC
-inside a mask: label 0 outside), one map per level; a mask enters *only* through the label maps.
+Superpixels: ``MSAConfig.superpixels`` (SLIC, or MaskSLIC inside a mask: label 0 outside), one map
+per level; a mask enters *only* through the label maps.
 The attention runs with ``official_compat=False`` (label 0 never takes part).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import partial
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from bench.core.device import move_to
 from bench.features.vgg import IMAGENET_MEAN, IMAGENET_STD
-from reference_models.base import ColorizationModel
 from reference_models.layers.checks import check_tensor
 from reference_models.layers.super_attention import SuperAttention, SuperAttentionOutput
-from reference_models.msa.config import COLOR_ENCODERS, COLOR_LAYERS, MSAConfig
-from reference_models.msa.preprocess import collate, postprocess_lightness, prepare_sample, target_lightness
+from reference_models.superattention.config import COLOR_ENCODERS, COLOR_LAYERS, MSAConfig
+from reference_models.superattention.family import SuperAttentionModel, conv_block
 
 __all__ = ["ColorEncoder", "MSAConfig", "MSAGenerator", "MSAOutput"]
-
-
-def _conv_block(in_channels: int, out_channels: int, convs: int) -> nn.Sequential:
-    layers: list[nn.Module] = []
-    for i in range(convs):
-        layers += [nn.Conv2d(in_channels if i == 0 else out_channels, out_channels, 3, padding=1),
-                   nn.BatchNorm2d(out_channels), nn.ReLU(inplace=True)]
-    return nn.Sequential(*layers)
 
 
 class _Encoder(nn.Module):
@@ -77,7 +66,7 @@ class _Encoder(nn.Module):
     def __init__(self, config: MSAConfig):
         super().__init__()
         chans = (config.in_channels, *config.widths)
-        self.blocks = nn.ModuleList(_conv_block(chans[i], chans[i + 1], config.convs_per_level[i]) for i in range(4))
+        self.blocks = nn.ModuleList(conv_block(chans[i], chans[i + 1], config.convs_per_level[i]) for i in range(4))
 
     def level(self, index: int, x: torch.Tensor) -> torch.Tensor:
         """Run level ``index`` (0-based) on the previous level's output (or the input for 0)."""
@@ -112,9 +101,9 @@ class ColorEncoder(nn.Module):
         if unknown:
             raise ValueError(f"unknown VGG layer(s) {unknown}; choose from {names}")
         if pretrained:
-            from bench.core.weights import ensure_weights
+            from bench.core.weights import ensure_weights, read_state_dict
 
-            state = torch.load(ensure_weights(network), map_location="cpu", weights_only=True)
+            state = read_state_dict(ensure_weights(network))
             features.load_state_dict({k[len("features."):]: v for k, v in state.items() if k.startswith("features.")})
         last = max(names.index(name) for name in layers) + 1
         self.features = features[:last]
@@ -155,7 +144,7 @@ class MSAOutput:
     attention: list[SuperAttentionOutput | None]
 
 
-class MSAGenerator(ColorizationModel):
+class MSAGenerator(SuperAttentionModel):
     """The MSA colorization network Phi with its colour encoder phi (see the module docstring).
 
     Args:
@@ -184,7 +173,7 @@ class MSAGenerator(ColorizationModel):
             nn.Sequential(nn.ConvTranspose2d(widths[i + 1], widths[i], 4, stride=2, padding=1), nn.ReLU(inplace=True))
             for i in range(3))
         self.merge = nn.ModuleList(nn.Conv2d(2 * widths[i], widths[i], 1) for i in range(3))
-        self.decoder = nn.ModuleList(_conv_block(widths[i], widths[i], config.decoder_convs) for i in range(3))
+        self.decoder = nn.ModuleList(conv_block(widths[i], widths[i], config.decoder_convs) for i in range(3))
         self.out = nn.Sequential(nn.Conv2d(widths[0], 2, 1), nn.Tanh())
 
     def train(self, mode: bool = True) -> MSAGenerator:
@@ -241,8 +230,8 @@ class MSAGenerator(ColorizationModel):
 
     def forward(self, target_l: torch.Tensor, reference_l: torch.Tensor, reference_rgb: torch.Tensor,
                 target_labels: Sequence[torch.Tensor], reference_labels: Sequence[torch.Tensor]) -> torch.Tensor:
-        """Predict the target's ab from the preprocessed training tensors (see
-        :func:`reference_models.msa.preprocess.prepare_sample`).
+        """Predict the target's ab from the preprocessed tensors (see
+        :func:`reference_models.superattention.views.pair_sample`).
 
         Args:
             target_l: :math:`(B, C_{in}, H, W)` target CIELAB L / 100 in [0, 1] (``C_in = 1``);
@@ -257,22 +246,3 @@ class MSAGenerator(ColorizationModel):
             :math:`(B, 2, H, W)` predicted ab / 127 in [-1, 1].
         """
         return self.forward_with_attention(target_l, reference_l, reference_rgb, target_labels, reference_labels).ab
-
-    def preparer(self) -> Callable:
-        """A picklable ``prepare(target, reference, target_mask, reference_mask) -> sample`` (numpy
-        images; run it in DataLoader workers), for :meth:`colorize_prepared`."""
-        return partial(_prepare_for_colorize, config=self.config)
-
-    def predict(self, samples: Sequence[dict]) -> list[torch.Tensor]:
-        """Inference at ``input_size`` (224) on prepared samples (their masks, if any, are already in
-        their MaskSLIC label maps); the ab resized back and joined with each target's own
-        full-resolution L."""
-        batch = move_to(collate(samples), next(self.parameters()).device)
-        ab = self(batch.target_l, batch.reference_l, batch.reference_rgb, batch.target_labels, batch.reference_labels)
-        return [postprocess_lightness(ab[k], sample["target_l_full"]) for k, sample in enumerate(samples)]
-
-
-def _prepare_for_colorize(target, reference, target_mask, reference_mask, config: MSAConfig) -> dict:
-    sample = prepare_sample(target, reference, target_mask, reference_mask, config)
-    sample["target_l_full"] = target_lightness(target)  # its own L is kept at full resolution
-    return sample

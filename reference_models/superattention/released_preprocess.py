@@ -2,7 +2,7 @@
 
 What ``data/data_true.py`` and the end of ``gen_color_stride_vgg16.forward`` of
 ``hernan0930/Super-attention-for-exemplar-based-image-colorization`` do, step by step, so that
-:class:`reference_models.sa.model.SAGenerator` sees exactly the released code's inputs:
+:class:`reference_models.superattention.sa.SAGenerator` sees exactly the released code's inputs:
 
 Target (an RGB image ``(H, W, 3)``, usually gray with three equal channels):
 
@@ -14,7 +14,7 @@ Target (an RGB image ``(H, W, 3)``, usually gray with three equal channels):
 3. The encoder input is the gray re-mapped to the reference's luminance statistics,
    ``std(ref_l) / std(gray) * (gray - mean(gray)) + mean(ref_l)`` (numpy's population std),
    replicated to 3 channels.
-4. Superpixels (SLIC, :data:`~reference_models.layers.superpixels.SA_SUPERPIXELS`) on ``gray``,
+4. Superpixels (SLIC, :data:`RELEASED_SUPERPIXELS`) on ``gray``,
    not on the re-mapped image.
 
 Reference (RGB ``(H', W', 3)``):
@@ -31,10 +31,8 @@ of the model and is not reproduced.)
 Masks are an extension (the released SA has none): with masks, superpixels are MaskSLIC inside
 them (masks resized to 224 with nearest-neighbour sampling), as in MSA.
 
-One preprocessing for colorizing and training (:func:`resize_view`): training caches each image's
-224 x 224 view as 8-bit values (a float cache would take four times the disk), so a model trained
-here colorizes from the same 8-bit views (``quantize=True``, which :class:`SAGenerator` passes when
-it is not the released model); the released model keeps the released float pipeline exactly.
+This is the released model's pipeline (``SAConfig.official_compat``); an SA model trained here
+colorizes from the views it trained on (:mod:`reference_models.superattention.views`).
 """
 
 from __future__ import annotations
@@ -49,13 +47,14 @@ from skimage.color import rgb2gray, rgb2lab
 from skimage.transform import resize
 
 from reference_models.layers.colorize_inputs import check_rgb_array, resize_mask
-from reference_models.layers.superpixels import SA_SUPERPIXELS, SuperpixelConfig, stack_levels, superpixel_levels
+from reference_models.layers.superpixels import SuperpixelConfig, stack_levels, superpixel_levels
+from reference_models.superattention.config import SA_INPUT_SIZE, SAConfig
+from reference_models.superattention.views import remap_luminance, resize_view
 
-__all__ = ["SA_INPUT_SIZE", "SAInputs", "postprocess", "preprocess_pair", "remap_luminance", "resize_view",
-           "to_tensors"]
+__all__ = ["RELEASED_SUPERPIXELS", "SAInputs", "postprocess", "preprocess_pair", "to_tensors"]
 
-#: The released code's network input side.
-SA_INPUT_SIZE = 224
+#: The released code's superpixels: three levels (224, 112, 56 at a 224 input).
+RELEASED_SUPERPIXELS = SAConfig().superpixels
 
 
 @dataclass
@@ -83,29 +82,9 @@ class SAInputs:
     masked: bool = False
 
 
-def remap_luminance(gray: np.ndarray, reference_l: np.ndarray) -> np.ndarray:
-    """Give ``gray`` the mean and (population) standard deviation of ``reference_l``.
-
-    ``std(reference_l) / std(gray) * (gray - mean(gray)) + mean(reference_l)``, the released code's
-    luminance remapping. A constant ``gray`` (std 0, where the released code divides by zero) is
-    shifted to the reference's mean instead.
-    """
-    spread = np.std(gray)
-    scale = np.std(reference_l) / spread if spread > 0 else 1.0
-    return scale * (gray - np.mean(gray)) + np.mean(reference_l)
-
-
-def resize_view(rgb: np.ndarray, size: int = SA_INPUT_SIZE, quantize: bool = False) -> np.ndarray:
-    """The image at ``size x size`` as the released code resizes it (skimage ``resize``: order 1,
-    anti-aliased when shrinking), float in [0, 1]; ``quantize``: rounded to 8-bit levels, as the
-    training views are cached (still float in [0, 1], so every later step is the same)."""
-    small = resize(rgb, (size, size))
-    return np.clip(np.rint(small * 255.0), 0, 255) / 255.0 if quantize else small
-
-
 def preprocess_pair(target_rgb: np.ndarray, reference_rgb: np.ndarray, target_mask: np.ndarray | None = None,
-                    reference_mask: np.ndarray | None = None, superpixels: SuperpixelConfig = SA_SUPERPIXELS,
-                    size: int = SA_INPUT_SIZE, cache: bool = False, quantize: bool = False) -> SAInputs:
+                    reference_mask: np.ndarray | None = None, superpixels: SuperpixelConfig = RELEASED_SUPERPIXELS,
+                    size: int = SA_INPUT_SIZE, cache: bool = False) -> SAInputs:
     """The released test-time preprocessing of one (target, reference) pair.
 
     Args:
@@ -116,7 +95,6 @@ def preprocess_pair(target_rgb: np.ndarray, reference_rgb: np.ndarray, target_ma
         superpixels: SLIC parameters (the released ones by default).
         size: network input side (224).
         cache: cache the superpixels on disk (see :func:`~reference_models.layers.superpixels.superpixel_levels`).
-        quantize: the 224 x 224 images at 8-bit levels (:func:`resize_view`), as a model trained here saw them.
 
     Returns:
         :class:`SAInputs`.
@@ -127,8 +105,8 @@ def preprocess_pair(target_rgb: np.ndarray, reference_rgb: np.ndarray, target_ma
     r_mask = resize_mask(reference_mask, reference_rgb.shape, size, "reference_mask")
 
     target_gray_full = rgb2gray(target_rgb)
-    target_gray = rgb2gray(resize_view(target_rgb, size, quantize))
-    reference_small = resize_view(reference_rgb, size, quantize)
+    target_gray = rgb2gray(resize_view(target_rgb, size))
+    reference_small = resize_view(reference_rgb, size)
     reference_l = rgb2lab(reference_small)[..., 0] / 100.0
     target_map = remap_luminance(target_gray, reference_l)
     return SAInputs(

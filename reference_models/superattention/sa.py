@@ -31,13 +31,15 @@ submodule), so ``state_dict()`` has exactly the released checkpoint's keys and t
 
 Load the official file with ``reference_models.load("checkpoint.pt", model="sa")`` and use
 :meth:`SAGenerator.colorize` on images; :meth:`SAGenerator.forward` takes the preprocessed tensors.
+The released model (``SAConfig.official_compat``) colorizes through the released float pipeline
+(:mod:`.released_preprocess`); a model trained here colorizes from the family's views
+(:mod:`.views`), the very samples it trained on, and keeps the target's CIELAB L, as MSA does.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
 from functools import partial
 from pathlib import Path
 
@@ -45,27 +47,18 @@ import torch
 from torch import nn
 
 from bench.core.errors import ColorbenchError
-from bench.core.settings import settings_from_dict
-from reference_models.base import ColorizationModel
 from reference_models.layers.checks import check_tensor
 from reference_models.layers.super_attention import SuperAttention
-from reference_models.layers.superpixels import SA_SUPERPIXELS, SuperpixelConfig
-from reference_models.sa.preprocess import SA_INPUT_SIZE, postprocess, preprocess_pair, to_tensors
+from reference_models.superattention.config import SAConfig
+from reference_models.superattention.family import SuperAttentionModel, conv_block
+from reference_models.superattention.released_preprocess import SAInputs, postprocess, preprocess_pair, to_tensors
 
-__all__ = ["SA_VALUE_LAYERS", "SAConfig", "SAGenerator", "build_value_encoder", "load_sa_checkpoint"]
+__all__ = ["SA_VALUE_LAYERS", "SAGenerator", "build_value_encoder", "load_sa_checkpoint"]
 
 #: The VGG19-BN layers whose outputs are the attention values at levels 1-3 (feature indices 5, 12, 25).
 SA_VALUE_LAYERS = ("relu1_2", "relu2_2", "relu3_4")
 
 _WIDTHS = (64, 128, 256, 512)
-
-
-def _conv_block(in_channels: int, out_channels: int, convs: int) -> nn.Sequential:
-    layers: list[nn.Module] = []
-    for i in range(convs):
-        layers += [nn.Conv2d(in_channels if i == 0 else out_channels, out_channels, 3, stride=1, padding=1),
-                   nn.BatchNorm2d(out_channels), nn.ReLU(True)]
-    return nn.Sequential(*layers)
 
 
 def build_value_encoder() -> nn.Module:
@@ -97,49 +90,42 @@ def load_sa_checkpoint(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     return load_weights(path)[0]
 
 
-class SAGenerator(ColorizationModel):
+class SAGenerator(SuperAttentionModel):
     """``gen_color_stride_vgg16(dim=2)`` of the released super-attention code.
 
     Args:
-        official_compat: reproduce the released attention's quirks (1-pixel border crop, label 0
-            and border-only superpixels in the softmax); True for the released model. Calls with
-            masks always use masked semantics (label 0 excluded).
+        config: :class:`~reference_models.superattention.config.SAConfig` (default: the released
+            model's). ``official_compat``: the released attention's quirks (1-pixel border crop,
+            label 0 and border-only superpixels in the softmax) and the released preprocessing;
+            calls with masks always use masked semantics (label 0 excluded).
         value_encoder: the value network (RGB in [0, 1] -> dict of ``relu1_2``, ``relu2_2``,
             ``relu3_4``); ``None`` loads the frozen ImageNet VGG19-BN (:func:`build_value_encoder`).
-        superpixels: SLIC parameters used by :meth:`colorize` (the released ones by default).
-        input_size: the side :meth:`colorize` resizes to (224 released; smaller only for tests).
     """
 
     model_name = "SA"
 
-    def __init__(self, official_compat: bool = True, value_encoder: nn.Module | None = None,
-                 superpixels: SuperpixelConfig = SA_SUPERPIXELS, input_size: int = SA_INPUT_SIZE):
+    def __init__(self, config: SAConfig | None = None, value_encoder: nn.Module | None = None):
         super().__init__()
-        if superpixels.levels < 3:
-            raise ValueError(f"SA needs superpixels at 3 levels; got levels={superpixels.levels}")
-        if input_size % 8:
-            raise ValueError(f"input_size must be divisible by 8 (three 2x poolings); got {input_size}")
-        self.superpixels = superpixels
-        self.input_size = input_size
-        self.official_compat = official_compat
+        self.config = config = config or SAConfig()
+        self.official_compat = config.official_compat
         for level, width in enumerate(_WIDTHS, start=1):
-            setattr(self, f"attention_{level}", SuperAttention(width, official_compat=official_compat))
-        self.gen1 = _conv_block(3, 64, 2)
+            setattr(self, f"attention_{level}", SuperAttention(width, official_compat=config.official_compat))
+        self.gen1 = conv_block(3, 64, 2)
         self.down1 = nn.MaxPool2d(kernel_size=2, stride=2)
-        self.gen2 = _conv_block(64, 128, 2)
+        self.gen2 = conv_block(64, 128, 2)
         self.down2 = nn.MaxPool2d(kernel_size=2, stride=2)
-        self.gen3 = _conv_block(128, 256, 3)
+        self.gen3 = conv_block(128, 256, 3)
         self.down3 = nn.MaxPool2d(kernel_size=2, stride=2)
-        self.gen4 = _conv_block(256, 512, 3)
+        self.gen4 = conv_block(256, 512, 3)
         self.gen4_up = nn.ConvTranspose2d(512, 256, 4, stride=2, padding=1)  # no ReLU: as released
         self.gen5_conv = nn.Conv2d(3 * 256, 256, 1)
-        self.gen5 = _conv_block(256, 256, 3)
+        self.gen5 = conv_block(256, 256, 3)
         self.gen5_up = nn.Sequential(nn.ConvTranspose2d(256, 128, 4, stride=2, padding=1), nn.ReLU(True))
         self.gen6_conv = nn.Conv2d(3 * 128, 128, 1)
-        self.gen6 = _conv_block(128, 128, 3)
+        self.gen6 = conv_block(128, 128, 3)
         self.gen6_up = nn.Sequential(nn.ConvTranspose2d(128, 64, 4, stride=2, padding=1), nn.ReLU(True))
         self.gen7_conv = nn.Conv2d(3 * 64, 64, 1)
-        self.gen7 = _conv_block(64, 64, 3)
+        self.gen7 = conv_block(64, 64, 3)
         self.out = nn.Sequential(nn.Conv2d(64, 2, 1), nn.Tanh())
         encoder = value_encoder if value_encoder is not None else build_value_encoder()
         encoder.requires_grad_(False).eval()
@@ -158,12 +144,6 @@ class SAGenerator(ColorizationModel):
         self.value_encoder.eval()  # frozen value network: BatchNorm statistics never update
         return self
 
-    @classmethod
-    def from_config(cls, config: SAConfig) -> SAGenerator:
-        """The generator with ``config``'s settings (its frozen VGG19-BN from the weights registry)."""
-        return cls(official_compat=config.official_compat, superpixels=config.superpixels,
-                   input_size=config.input_size)
-
     def forward(self, target_map: torch.Tensor, reference_l: torch.Tensor, reference_rgb: torch.Tensor,
                 target_labels: Sequence[torch.Tensor], reference_labels: Sequence[torch.Tensor],
                 official_compat: bool | None = None) -> torch.Tensor:
@@ -171,7 +151,7 @@ class SAGenerator(ColorizationModel):
 
         Args:
             target_map: :math:`(B, 3, H, W)` the re-mapped target luminance replicated to 3 channels
-                (see :mod:`reference_models.sa.preprocess`); H, W divisible by 8 (224 released).
+                (see :mod:`.released_preprocess`); H, W divisible by 8 (224 released).
             reference_l: :math:`(B, 3, H, W)` reference L / 100 replicated to 3 channels.
             reference_rgb: :math:`(B, 3, H, W)` reference RGB in [0, 1] (the value network's input).
             target_labels: 3 integer label maps, level ``i`` :math:`(B, H / 2^i, W / 2^i)`.
@@ -212,48 +192,20 @@ class SAGenerator(ColorizationModel):
         return self.out(x)
 
     def preparer(self) -> Callable:
-        """A picklable ``prepare(target, reference, target_mask, reference_mask) -> SAInputs`` (the
-        released preprocessing; run it in DataLoader workers), for :meth:`colorize_prepared`."""
-        # a model trained here saw 8-bit views (the training cache's); the released model, the float pipeline
-        return partial(preprocess_pair, superpixels=self.superpixels, size=self.input_size,
-                       quantize=not self.official_compat)
+        """A picklable ``prepare(target, reference, target_mask, reference_mask) -> sample``: the
+        released preprocessing for the released model, the family's views for a model trained here."""
+        if not self.official_compat:
+            return super().preparer()
+        return partial(preprocess_pair, superpixels=self.config.superpixels, size=self.config.input_size)
 
     def predict(self, inputs: Sequence) -> list[torch.Tensor]:
-        """The released test-time pipeline (:mod:`reference_models.sa.preprocess`) on preprocessed
-        pairs, with the released output step. Pairs prepared with masks (an extension: MaskSLIC
-        superpixels) run masked attention (label 0 excluded) instead of the released global
-        attention (its quirks off)."""
+        """The released test-time pipeline (:mod:`.released_preprocess`) on pairs it prepared, with
+        the released output step; pairs prepared with masks (an extension: MaskSLIC superpixels) run
+        masked attention (label 0 excluded) instead of the released global attention (its quirks
+        off). A model trained here: the family's prediction (:class:`SuperAttentionModel`)."""
+        if not isinstance(inputs[0], SAInputs):
+            return super().predict(inputs)
         tensors = to_tensors(list(inputs), next(self.parameters()).device)
         masked = any(pair.masked for pair in inputs)
         ab = self(*tensors, official_compat=False if masked else None)
         return [postprocess(ab[k], pair.target_gray_full) for k, pair in enumerate(inputs)]
-
-
-@dataclass(frozen=True)
-class SAConfig:
-    """The settings of an :class:`SAGenerator` (the released model's by default).
-
-    Attributes:
-        official_compat: the released attention's quirks (see :mod:`reference_models.layers.super_attention`);
-            True to run the authors' checkpoint exactly, False for a model trained here.
-        input_size: the network's input side (224).
-        superpixel_segments: SLIC ``n_segments`` at level 1 (halved per level).
-        superpixel_compactness: SLIC compactness (0.1 released).
-    """
-
-    official_compat: bool = True
-    input_size: int = SA_INPUT_SIZE
-    superpixel_segments: int = 224
-    superpixel_compactness: float = 0.1
-
-    @classmethod
-    def from_dict(cls, values: dict | None) -> SAConfig:
-        return settings_from_dict(cls, values, "SA setting")
-
-    def as_dict(self) -> dict:
-        return asdict(self)
-
-    @property
-    def superpixels(self) -> SuperpixelConfig:
-        return SuperpixelConfig(levels=3, base_segments=self.superpixel_segments,
-                                compactness=self.superpixel_compactness)

@@ -1,17 +1,22 @@
-"""Training settings: one frozen dataclass, defaults from the papers, loadable from TOML or JSON.
+"""Training settings: one frozen dataclass of the run's settings, loadable from TOML or JSON.
 
-A run's settings are the model's defaults for its phase (:meth:`Task.default_config`), then a
-config file (``--config FILE``), then the command line (``--max-steps``); the result is written
+A run's settings are the model's defaults for its phase (:meth:`TrainingTask.default_config`), then
+a config file (``--config FILE``), then the command line (``--max-steps``); the result is written
 into the run folder (``RUN/config.json``), and a mistyped key anywhere is a one-line error.
 
-A config file holds :class:`TrainConfig` fields at the top level and two tables: ``model`` (the
-model config's fields, e.g. :class:`~reference_models.msa.model.MSAConfig`) and ``loss`` (a
-preset name or the loss config's fields)::
+A config file holds the run-level :class:`TrainConfig` fields at the top level and two tables:
+``model`` (the model config's fields, e.g. :class:`~reference_models.superattention.config.MSAConfig`,
+nested tables included) and ``task`` (the model's training task's settings: its optimiser and loss,
+e.g. :class:`~reference_models.superattention.training.MSATrainingConfig`)::
 
-    lr = 2e-5
     batch_size = 4
     [model]
     fusion = "concat"
+    [model.superpixels]
+    compactness = 10
+    [task]
+    lr = 2e-5
+    loss = "sa-code"
 """
 
 from __future__ import annotations
@@ -20,25 +25,24 @@ import json
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
 
 from bench.core.errors import ColorbenchError
 from bench.core.settings import settings_from_dict
 
 __all__ = ["TrainConfig", "load_config_file", "AMP_MODES"]
 
+#: Top-level settings that runs written before the task table (up to commit c6011d6) held; the training task's now.
+_MOVED_TO_TASK = ("lr", "betas", "loss", "extra")
 #: ``amp``: ``auto`` = bf16 autocast on CUDA, float32 on CPU (CPU bf16 kernels are often slower).
 AMP_MODES = ("auto", "bf16", "off")
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """How a reference model is trained (the model's own architecture is in ``model``).
+    """How a run goes (the model's architecture is in ``model``, its optimiser and loss in ``task``).
 
     Attributes:
-        lr: Adam learning rate (MSA: 1e-5; SPColor's generator: 2e-5).
-        betas: Adam betas (MSA: (0.9, 0.99); SPColor: (0.5, 0.999)).
-        batch_size: samples per step and per process (the papers: 8).
+        batch_size: samples per step and per process (MSA, SA: 8; SPColor: 16).
         epochs: passes over the split's targets (MSA: 40 in phase 1, 10 in phase 2); the run stops
             at ``epochs`` or ``max_steps``, whichever comes first; ``None``: ``max_steps`` alone
             decides (SPColor counts iterations, not epochs).
@@ -53,13 +57,10 @@ class TrainConfig:
             loop's single-optimiser step (``None``: no clipping; none of the papers clips).
         cache_views: cache each image's prepared view (resized, superpixels) on disk, by content.
         model: the model config's fields (``from_dict`` of its config class checks them).
-        loss: the loss: a preset name or the loss config's fields.
-        extra: task-specific settings (e.g. SPColor's discriminator learning rate); the task
-            checks them.
+        task: the training task's settings (its ``task_config_class`` checks them): the optimiser
+            and the loss (MSA, SA), SPColor's ``prior_fit_images``.
     """
 
-    lr: float = 1e-5
-    betas: tuple[float, float] = (0.9, 0.99)
     batch_size: int = 8
     epochs: int | None = 40
     max_steps: int | None = None
@@ -72,8 +73,7 @@ class TrainConfig:
     clip_grad_norm: float | None = None
     cache_views: bool = True
     model: dict = field(default_factory=dict)
-    loss: Any = "paper"
-    extra: dict = field(default_factory=dict)
+    task: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.amp not in AMP_MODES:
@@ -85,17 +85,21 @@ class TrainConfig:
             raise ColorbenchError("set epochs or max_steps: a run needs one of them to know when to stop")
         if self.max_steps is not None and self.max_steps < 1:
             raise ColorbenchError(f"max_steps must be at least 1; got {self.max_steps}")
-        if self.workers < 0 or not 0.0 <= self.p_synthetic <= 1.0 or self.lr <= 0:
-            raise ColorbenchError("workers must be >= 0, p_synthetic in [0, 1] and lr > 0")
+        if self.workers < 0 or not 0.0 <= self.p_synthetic <= 1.0:
+            raise ColorbenchError("workers must be >= 0 and p_synthetic in [0, 1]")
 
     @classmethod
     def from_dict(cls, values: dict | None, base: TrainConfig | None = None) -> TrainConfig:
         """``base`` (default: the dataclass defaults) updated with ``values``; an unknown key is a
-        one-line error naming it and the known ones. ``model`` and ``extra`` tables are merged
-        into the base's, key by key."""
+        one-line error naming it and the known ones (a setting that moved to the ``task`` table
+        says so). ``model`` and ``task`` tables are merged into the base's, key by key."""
         base = base or cls()
         values = dict(values or {})
-        for name in ("model", "extra"):
+        moved = sorted(key for key in _MOVED_TO_TASK if key in values)
+        if moved:
+            raise ColorbenchError(f"training setting(s) {', '.join(moved)} belong in the [task] table now (the "
+                                  "model's optimiser and loss; SPColor's optimiser is in [model]): move them there")
+        for name in ("model", "task"):
             if isinstance(values.get(name), dict):
                 values[name] = {**getattr(base, name), **values[name]}
         return settings_from_dict(cls, values, "training setting", base=base)

@@ -95,14 +95,25 @@ def _check_run_folder(out: Path, config: TrainConfig, resume: bool) -> tuple[Pat
     if not resume:
         raise ColorbenchError(f"{out} already holds a training run (checkpoint {latest[0].name}); pass --resume to "
                               "continue it, or choose another --out")
-    saved = json.loads((out / CONFIG_FILE).read_text())
-    current = json.loads(json.dumps(config.as_dict()))
+    saved = _flat(json.loads((out / CONFIG_FILE).read_text()))
+    current = _flat(json.loads(json.dumps(config.as_dict())))
     differing = sorted(key for key in set(saved) | set(current)
                        if key not in _FREE_ON_RESUME and saved.get(key) != current.get(key))
     if differing:
         raise ColorbenchError(f"{out} holds a run with other settings ({', '.join(differing)}); resume it with the "
                               "same settings, or choose another --out")
     return latest
+
+
+def _flat(settings: dict, prefix: str = "") -> dict:
+    """Nested tables as dotted keys (``task.lr``), so a refused resume names the very setting."""
+    flat = {}
+    for key, value in settings.items():
+        if isinstance(value, dict) and value:
+            flat.update(_flat(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
 
 
 class _Log:

@@ -5,9 +5,11 @@ checkpoints, resume, logging and the optimiser step; a task owns everything mode
 torchtitan's ``TrainSpec`` brings its ``loss_fn`` and leaves the step to the trainer. A task
 subclasses :class:`TrainingTask` and provides:
 
-* ``model_class`` (a :class:`~reference_models.base.ColorizationModel`), ``config_class``,
-  ``phases`` and ``default_config(phase)``; ``model_config(train_config)`` when the model's config
-  is not simply ``config_class.from_dict(train_config.model)``;
+* ``model_class`` (a :class:`~reference_models.base.ColorizationModel`), ``config_class`` (the
+  ``model`` table), ``task_config_class`` (the ``task`` table: the optimiser's and the loss's
+  settings), ``phases`` and ``default_config(phase)`` (the run-level defaults);
+  ``make_model_config(train_config)`` when the model's config is not simply
+  ``config_class.from_dict(train_config.model)``;
 * the data: ``view`` / ``view_record`` (one image's cached arrays), ``sample`` (a training sample
   of two views) and ``collate``;
 * ``build_losses(model, device)`` and ``loss(model, losses, batch) -> {"loss": total, term: ...}``.
@@ -28,6 +30,8 @@ import numpy as np
 import torch
 
 from bench.core.device import move_to
+from bench.core.errors import ColorbenchError
+from bench.core.settings import settings_from_dict
 
 from .config import TrainConfig
 
@@ -57,7 +61,9 @@ class TrainingTask:
     Attributes:
         name: the model's registry name.
         model_class: the network's class.
-        config_class: the model's config dataclass (``from_dict``).
+        config_class: the model's config dataclass (``from_dict``; the ``model`` table).
+        task_config_class: the task's settings dataclass (the ``task`` table); the default
+            :meth:`optimizers` reads its ``lr`` and ``betas``.
         phases: training phase -> the split level it trains on (MSA: ``{1: "image", 2: "object"}``).
         view_depends_on_role: the target's and the reference's views of one image differ (cached apart).
     """
@@ -65,6 +71,7 @@ class TrainingTask:
     name: ClassVar[str]
     model_class: ClassVar[type]
     config_class: ClassVar[type]
+    task_config_class: ClassVar[type]
     phases: ClassVar[dict[int, str]] = {1: "image"}
     view_depends_on_role: ClassVar[bool] = False
 
@@ -72,14 +79,21 @@ class TrainingTask:
         """Check the settings (one-line :class:`~bench.core.errors.ColorbenchError` on a bad one)."""
         self.train_config, self.phase = config, phase
         self.model_config = self.make_model_config(config)
+        try:
+            self.task_config = settings_from_dict(self.task_config_class, config.task, f"{self.name} training setting")
+        except (TypeError, ValueError) as exc:
+            raise ColorbenchError(f"{self.name} training setting: {exc}") from None
 
     def make_model_config(self, config: TrainConfig):
         """The model's config from the run's ``model`` table."""
-        return self.config_class.from_dict(config.model)
+        try:
+            return self.config_class.from_dict(config.model)
+        except (TypeError, ValueError) as exc:
+            raise ColorbenchError(f"{self.name} model setting: {exc}") from None
 
     @staticmethod
     def default_config(phase: int) -> TrainConfig:
-        """The paper's settings for ``phase``."""
+        """The paper's run-level settings for ``phase`` (batch, epochs or steps, references)."""
         raise NotImplementedError
 
     @property
@@ -104,9 +118,9 @@ class TrainingTask:
 
     def optimizers(self, model: torch.nn.Module) -> list[torch.optim.Optimizer]:
         """Every optimiser ``step`` uses (saved and restored by the loop): by default one Adam over the
-        trainable parameters, with the run's ``lr`` and ``betas``."""
+        trainable parameters, with the task config's ``lr`` and ``betas``."""
         trainable = [p for p in model.parameters() if p.requires_grad]
-        return [torch.optim.Adam(trainable, lr=self.train_config.lr, betas=tuple(self.train_config.betas))]
+        return [torch.optim.Adam(trainable, lr=self.task_config.lr, betas=tuple(self.task_config.betas))]
 
     def view_record(self) -> dict:
         """The settings a cached view depends on."""

@@ -6,13 +6,13 @@ import json
 
 import pytest
 
-from reference_models.msa.config import MSAConfig
+from reference_models.superattention.config import MSAConfig
 
 #: MSA's tiny variant, as a config file's model table
 TINY_MSA = json.loads(json.dumps(MSAConfig.tiny().as_dict()))
 #: batch 2, no workers, checkpoints and log rows every step, no LPIPS network (its own tests cover it)
 TINY = {"batch_size": 2, "workers": 0, "checkpoint_every": 1, "log_every": 1, "model": TINY_MSA,
-        "loss": {"lpips_weight": 0}}
+        "task": {"loss": {"lpips_weight": 0}}}
 
 
 @pytest.fixture(scope="session")

@@ -9,8 +9,6 @@ from skimage.transform import resize
 import reference_models.layers.superpixels as sp
 from bench.core.errors import ColorbenchError
 from reference_models.layers.superpixels import (
-    MSA_SUPERPIXELS,
-    SA_SUPERPIXELS,
     SuperpixelConfig,
     stack_levels,
     superpixel_cache_key,
@@ -28,11 +26,14 @@ def blobs(side: int = 64, seed: int = 0) -> np.ndarray:
     return resize(low, (side, side), order=3, mode="reflect").clip(0, 1) + rng.normal(0, 0.01, (side, side))
 
 
-def test_presets_are_the_released_parameters():
-    assert (SA_SUPERPIXELS.levels, MSA_SUPERPIXELS.levels) == (3, 4)
-    for config in (SA_SUPERPIXELS, MSA_SUPERPIXELS):
-        assert (config.compactness, config.sigma, config.base_segments) == (0.1, 0.0, 224)
-    assert [MSA_SUPERPIXELS.n_segments(i) for i in range(4)] == [224, 112, 56, 28]
+def test_the_models_defaults_are_the_released_parameters():
+    from reference_models.superattention.config import MSAConfig, SAConfig
+
+    sa, msa = SAConfig().superpixels, MSAConfig().superpixels
+    assert (sa.levels, msa.levels) == (3, 4)
+    for config in (sa, msa):
+        assert (config.compactness, config.sigma, config.base_segments, config.max_num_iter) == (0.1, 0.0, 224, 10)
+    assert [msa.n_segments(i) for i in range(4)] == [224, 112, 56, 28]
 
 
 def test_shapes_and_label_conventions():

@@ -155,10 +155,12 @@ def test_config_from_dict_and_presets():
     assert (released.num_classes, released.colornet_lr_multiplier, released.amsgrad, released.lr_gamma) == (27, 20.0,
                                                                                                            True, 0.5)
     paper = SPColorConfig()
-    assert (paper.generator_lr, paper.discriminator_lr, paper.betas, paper.iterations) == (2e-5, 2e-4, (0.5, 0.999),
-                                                                                           120_000)
-    # batch: the paper states none; the released code's total (8 per GPU on two GPUs)
-    assert (paper.batch_size, paper.image_size, paper.self_reference_probability) == (16, 256, 0.2)
+    assert (paper.generator_lr, paper.discriminator_lr, paper.betas, paper.lr_milestones) == (2e-5, 2e-4, (0.5, 0.999),
+                                                                                              (100_000,))
+    assert (paper.image_size, paper.self_reference_probability) == (256, 0.2)
+    # a checkpoint written up to c6011d6 stored the run's batch and iterations in the model config
+    old = {**paper.as_dict(), "batch_size": 8, "iterations": 120_000}
+    assert SPColorConfig.from_record(old) == paper
 
 
 def test_optimisers_and_schedules(vgg):

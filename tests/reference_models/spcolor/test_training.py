@@ -61,7 +61,7 @@ def test_resume_continues_exactly_and_checkpoints_hold_what_training_changes(tra
     assert len(state["optimizers"]) == 2 and state["task"]["schedulers"][0]["last_epoch"] == 3
     assert any(k.startswith("attention.") for k in state["task"]["discriminator"])
     config = json.loads((tmp_path / "a" / "config.json").read_text())
-    assert config["lr"] == 2e-5 and config["betas"] == [0.5, 0.999] and config["p_synthetic"] == 0.0  # the paper's
+    assert config["epochs"] is None and config["p_synthetic"] == 0.0 and config["task"] == {}  # the paper's run
 
 
 def test_a_trained_checkpoint_colorizes_a_split_without_masks(training_splits, tmp_path, setup):
@@ -119,22 +119,26 @@ def test_colorize_prepared_equals_colorize(training_splits, tmp_path, setup, tin
 
 
 def test_settings_go_where_they_belong():
-    config = spcolor_config(TrainConfig.from_dict({"lr": 1e-4, "batch_size": 4, "max_steps": 7,
-                                                   "model": {"preset": "released-code", "num_classes": 9}}))
-    assert (config.generator_lr, config.batch_size, config.iterations, config.num_classes) == (1e-4, 4, 7, 9)
+    config = spcolor_config(TrainConfig.from_dict({"batch_size": 4, "max_steps": 7, "model": {
+        "preset": "released-code", "num_classes": 9, "generator_lr": 1e-4}}))
+    assert (config.generator_lr, config.num_classes) == (1e-4, 9)
     assert config.colornet_lr_multiplier == 20.0 and config.contextual_weight == 0.2  # the preset's
-    with pytest.raises(ColorbenchError, match="generator_lr as the top-level training setting lr"):
-        spcolor_config(TrainConfig.from_dict({"model": {"generator_lr": 1e-3}}))
+    assert not hasattr(config, "batch_size") and not hasattr(config, "iterations")  # the run's: TrainConfig's
     with pytest.raises(ColorbenchError, match="unknown SPColor setting"):
         spcolor_config(TrainConfig.from_dict({"model": {"num_clases": 3}}))
+    with pytest.raises(ColorbenchError, match="unknown SPColor setting.*batch_size"):
+        spcolor_config(TrainConfig.from_dict({"model": {"batch_size": 3}}))
     with pytest.raises(ColorbenchError, match="did you mean released-code"):
         spcolor_config(TrainConfig.from_dict({"model": {"preset": "released"}}))
     with pytest.raises(ColorbenchError, match="prior_fit_image"):
-        SPColorTask(TrainConfig.from_dict({"extra": {"prior_fit_image": 3}}))
-    with pytest.raises(ColorbenchError, match="model table"):
-        SPColorTask(TrainConfig.from_dict({"loss": "sa-code"}))
+        SPColorTask(TrainConfig.from_dict({"task": {"prior_fit_image": 3}}))
+    with pytest.raises(ColorbenchError, match="prior_fit_images must be an integer"):
+        SPColorTask(TrainConfig.from_dict({"task": {"prior_fit_images": "all"}}))
+    assert SPColorTask(TrainConfig.from_dict({"task": {"prior_fit_images": 3}})).task_config.prior_fit_images == 3
+    with pytest.raises(ColorbenchError, match=r"loss, lr belong in the \[task\] table"):
+        TrainConfig.from_dict({"lr": 1e-3, "loss": "sa-code"})  # a config file of the old layout
     paper = SPColorTask.default_config(1)
-    assert (paper.lr, paper.betas, paper.batch_size, paper.max_steps) == (2e-5, (0.5, 0.999), 16, 120_000)
+    assert (paper.batch_size, paper.epochs, paper.max_steps, paper.p_synthetic) == (16, None, 120_000, 0.0)
 
 
 @pytest.mark.parametrize("case", ["level", "key", "vgg19", "stego"])

@@ -5,7 +5,13 @@ import torch
 from torch import nn
 
 from bench.core.errors import ColorbenchError
-from reference_models.msa.losses import LOSS_PRESETS, ColorizationLoss, LossConfig, ab_to_rgb, get_loss_config
+from reference_models.superattention.losses import (
+    LOSS_PRESETS,
+    ColorizationLoss,
+    LossConfig,
+    ab_to_rgb,
+    get_loss_config,
+)
 
 
 class RecordingLpips(nn.Module):

@@ -1,6 +1,7 @@
 """The MSA generator: config, shapes, masked-attention semantics inside the encoder, training inputs."""
 
 import dataclasses
+import json
 
 import numpy as np
 import pytest
@@ -10,10 +11,11 @@ from torch.utils.data import default_collate
 from bench.core.device import move_to
 from bench.core.errors import ColorbenchError
 from reference_models.layers.super_attention import SuperAttention
-from reference_models.msa.model import ColorEncoder, MSAConfig, MSAGenerator
-from reference_models.msa.preprocess import collate, prepare_sample
+from reference_models.superattention.config import MSAConfig, upgrade_record
+from reference_models.superattention.msa import ColorEncoder, MSAGenerator
+from reference_models.superattention.views import collate, prepare_pair, prepare_view
 from tests.helpers import colour_image
-from tests.reference_models.msa.helpers import load_msa_state_dict, postprocess
+from tests.reference_models.superattention.helpers import load_msa_state_dict, postprocess
 
 TINY = MSAConfig.tiny()
 
@@ -32,7 +34,8 @@ def pair():
     t_mask[16:64, 20:80] = True
     r_mask = np.zeros(reference.shape[:2], bool)
     r_mask[30:88, 10:60] = True
-    samples = [prepare_sample(target, reference, config=TINY), prepare_sample(target, reference, t_mask, r_mask, TINY)]
+    samples = [prepare_pair(target, reference, None, None, TINY.views),
+               prepare_pair(target, reference, t_mask, r_mask, TINY.views)]
     return samples, collate(samples)
 
 
@@ -57,6 +60,22 @@ def test_config_from_dict_and_variants():
         TINY.fusion = "concat"
     assert TINY.superpixels.levels == 4 and TINY.superpixels.base_segments == 32
     assert MSAConfig().superpixels.n_segments(3) == 28
+
+
+def test_superpixel_settings_are_one_nested_table():
+    config = MSAConfig.from_dict({"input_size": 64, "superpixels": {"compactness": 10}})
+    assert (config.superpixels.levels, config.superpixels.base_segments, config.superpixels.compactness) == (4, 224, 10)
+    assert MSAConfig.from_dict(json.loads(json.dumps(config.as_dict()))) == config  # as a run folder stores it
+    with pytest.raises(ColorbenchError, match=r"superpixels\.compactnes\b.*superpixels\.compactness"):
+        MSAConfig.from_dict({"superpixels": {"compactnes": 10}})
+    with pytest.raises(ColorbenchError, match=r"superpixels\.base_segments must be an integer"):
+        MSAConfig.from_dict({"superpixels": {"base_segments": "many"}})
+    with pytest.raises(ValueError, match="levels must be 4"):
+        MSAConfig.from_dict({"superpixels": {"levels": 3}})
+    # the flat form that checkpoints stored before the settings were nested
+    old = {"input_size": 32, "superpixel_segments": 32, "superpixel_compactness": 0.5}
+    assert upgrade_record(old) == {"input_size": 32, "superpixels": {"base_segments": 32, "compactness": 0.5}}
+    assert MSAConfig.from_record(old).superpixels == dataclasses.replace(TINY.superpixels, compactness=0.5)
 
 
 def test_paper_sized_shapes():
@@ -152,7 +171,7 @@ def test_variants_build_and_run(pair):
     assert [isinstance(a, SuperAttention) for a in partial.attention] == [False, False, True, True]
 
 
-def test_prepare_sample_and_collate(pair):
+def test_prepare_pair_and_collate(pair):
     samples, batch = pair
     sample = samples[1]
     assert sample["target_l"].shape == (1, 32, 32) and sample["target_l"].dtype == np.float32
@@ -161,22 +180,24 @@ def test_prepare_sample_and_collate(pair):
     assert sample["reference_rgb"].shape == (3, 32, 32)
     assert [lab.shape for lab in sample["target_labels"]] == [(32, 32), (16, 16), (8, 8), (4, 4)]
     assert (samples[0]["target_labels"][0] >= 1).all() and (sample["target_labels"][0] == 0).any()
+    assert batch.target_input is batch.target_l  # MSA's encoder input is the lightness itself
     default = default_collate(samples)  # PyTorch's own collate gives the same tensors
     assert torch.equal(default["target_l"], batch.target_l)
     assert all(torch.equal(a, b) for a, b in zip(default["reference_labels"], batch.reference_labels))
     assert move_to(batch, "cpu").target_labels[3].dtype == torch.int64
     with pytest.raises(ValueError, match="mask"):
-        prepare_sample(colour_image(1, 40, 40), colour_image(2, 40, 40), np.ones((10, 10), bool), config=TINY)
+        prepare_pair(colour_image(1, 40, 40), colour_image(2, 40, 40), np.ones((10, 10), bool), None, TINY.views)
 
 
-def test_prepare_sample_caches_what_it_is_told(tmp_path, monkeypatch):
+def test_prepare_view_caches_what_it_is_told(tmp_path, monkeypatch):
     monkeypatch.setenv("COLORBENCH_CACHE", str(tmp_path))
     target, reference = colour_image(21, 40, 40), colour_image(22, 40, 40)
-    first = prepare_sample(target, reference, config=TINY, cache=True, cache_reference=False)
-    assert len(list(tmp_path.glob("superpixels-*.npz"))) == 1  # the target only (a synthetic reference is not kept)
-    again = prepare_sample(target, reference, config=TINY, cache=True)
-    assert len(list(tmp_path.glob("superpixels-*.npz"))) == 2
-    assert all(np.array_equal(a, b) for a, b in zip(first["target_labels"], again["target_labels"]))
+    first = prepare_view(target, None, TINY.views, cache=True)
+    prepare_view(reference, None, TINY.views, cache=False)
+    assert len(list(tmp_path.glob("superpixels-*.npz"))) == 1  # the target only
+    again = prepare_view(target, None, TINY.views, cache=True)
+    assert len(list(tmp_path.glob("superpixels-*.npz"))) == 1  # read back, not computed again
+    assert all(np.array_equal(first[f"labels{i}"], again[f"labels{i}"]) for i in range(4))
 
 
 def test_colorize_and_postprocess(tiny_model):

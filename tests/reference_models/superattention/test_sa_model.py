@@ -13,12 +13,15 @@ from torch import nn
 
 from bench.core.errors import ColorbenchError
 from reference_models.layers.superpixels import SuperpixelConfig
-from reference_models.sa.model import SAGenerator, load_sa_checkpoint
-from reference_models.sa.preprocess import postprocess, preprocess_pair, remap_luminance
+from reference_models.superattention.config import SAConfig
+from reference_models.superattention.released_preprocess import postprocess, preprocess_pair
+from reference_models.superattention.sa import SAGenerator, load_sa_checkpoint
+from reference_models.superattention.views import remap_luminance
 from tests.helpers import colour_image
-from tests.reference_models.sa.helpers import load_released
+from tests.reference_models.superattention.helpers import load_released
 
 SMALL_SP = SuperpixelConfig(levels=3, base_segments=32)
+SMALL = SAConfig(input_size=32, superpixels=SMALL_SP)
 
 
 def official_state_dict_layout() -> dict[str, tuple[int, ...]]:
@@ -72,7 +75,7 @@ class FakeValues(nn.Module):
 @pytest.fixture(scope="module")
 def model():
     torch.manual_seed(0)
-    return SAGenerator(value_encoder=FakeValues(), superpixels=SMALL_SP, input_size=32).eval()
+    return SAGenerator(SMALL, value_encoder=FakeValues()).eval()
 
 
 def random_official_checkpoint(path, seed=0):

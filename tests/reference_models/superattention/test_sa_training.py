@@ -4,22 +4,39 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
+import pytest
+
+from bench.core.errors import ColorbenchError
 from bench.core.images import read_rgb
+from reference_models.superattention.config import SAConfig
+from reference_models.superattention.released_preprocess import preprocess_pair
+from reference_models.superattention.sa import SAGenerator
+from reference_models.superattention.training import SATask
+from reference_models.training.config import TrainConfig
 from reference_models.training.loop import train
-from tests.reference_models.sa.test_sa_model import random_official_checkpoint
+from tests.helpers import colour_image
+from tests.reference_models.superattention.test_sa_model import random_official_checkpoint
+
+SMALL = {"input_size": 32, "superpixels": {"base_segments": 32}}
 
 
 def test_sa_trains_with_the_shared_loop(training_splits, tmp_path, random_weights, monkeypatch):
     random_weights("vgg19_bn")
     monkeypatch.setenv("COLORBENCH_CACHE", str(tmp_path / "cache"))
     config = tmp_path / "sa.json"
-    config.write_text(json.dumps({"batch_size": 2, "workers": 0, "loss": {"lpips_weight": 0, "smooth_l1_weight": 20},
-                                  "model": {"input_size": 32, "superpixel_segments": 32}}))
+    config.write_text(json.dumps({"batch_size": 2, "workers": 0, "model": SMALL,
+                                  "task": {"loss": {"lpips_weight": 0, "smooth_l1_weight": 20}}}))
     run = train("sa", training_splits[0], tmp_path / "run", config_file=config, max_steps=2, device="cpu",
                 progress=False)
     assert run.steps == 2 and run.first_loss > 0
     saved = json.loads((tmp_path / "run" / "config.json").read_text())
-    assert saved["model"] == {"input_size": 32, "superpixel_segments": 32} and saved["lr"] == 1e-5
+    assert saved["model"] == SMALL and saved["task"]["loss"]["smooth_l1_weight"] == 20
+    task = SATask(TrainConfig.from_dict(saved))
+    assert (task.task_config.lr, task.task_config.betas) == (1e-5, (0.9, 0.999))  # the authors' training code
+    assert task.model_config.superpixels.levels == 3 and not task.model_config.official_compat
+    with pytest.raises(ColorbenchError, match="official_compat"):
+        SATask(TrainConfig(model={**SMALL, "official_compat": True}))
 
 
 def test_the_authors_checkpoint_colorizes_a_pair_from_the_cli(tiny_coco, tmp_path, random_weights, cli):
@@ -34,28 +51,23 @@ def test_the_authors_checkpoint_colorizes_a_pair_from_the_cli(tiny_coco, tmp_pat
 
 
 def test_a_model_trained_here_colorizes_from_the_views_it_trained_on(random_weights):
-    """SA's training views and its colorize preprocessing are one function: the arrays a trained model
-    sees when it colorizes a pair equal those of the training sample of the same pair (8-bit views);
-    the released model keeps the released float pipeline."""
-    import numpy as np
-
-    from reference_models.sa.model import SAConfig, SAGenerator
-    from reference_models.sa.training import SATask
-    from reference_models.training.config import TrainConfig
-    from tests.helpers import colour_image
-
+    """SA's training samples and its colorize preprocessing are one function: a trained model
+    colorizes a pair from exactly the training sample of that pair (8-bit views); the released
+    model keeps the released float pipeline."""
     random_weights("vgg19_bn")
     target, reference = colour_image(0, 61, 47), colour_image(1, 50, 70)
-    task = SATask(TrainConfig(model={"input_size": 32, "superpixel_segments": 32}))
+    task = SATask(TrainConfig(model=SMALL))
     sample = task.sample(task.view(target, None, "target"), task.view(reference, None, "reference"),
                          np.random.default_rng(0))
     trained = SAGenerator.from_config(task.model_config)
     prepared = trained.preparer()(target, reference, None, None)
-    np.testing.assert_allclose(prepared.target_map, sample["target_map"][0], rtol=0, atol=1e-6)
-    np.testing.assert_allclose(prepared.reference_l, sample["reference_l"][0], rtol=0, atol=1e-6)
-    np.testing.assert_allclose(prepared.reference_rgb.transpose(2, 0, 1), sample["reference_rgb"], rtol=0, atol=1e-6)
-    for level, labels in enumerate(prepared.target_labels):
-        assert np.array_equal(labels, sample["target_labels"][level])
-        assert np.array_equal(prepared.reference_labels[level], sample["reference_labels"][level])
-    released = SAGenerator.from_config(SAConfig(input_size=32, superpixel_segments=32))
-    assert released.official_compat and not released.preparer().keywords["quantize"]
+    for name, value in sample.items():
+        if name.endswith("labels"):
+            assert all(np.array_equal(a, b) for a, b in zip(prepared[name], value, strict=True)), name
+        else:
+            assert np.array_equal(prepared[name], value), name
+    assert prepared["target_input"].shape == (3, 32, 32) and len(prepared["target_labels"]) == 3
+    rgb = trained.colorize_prepared([prepared])[0]
+    assert rgb.shape == (3, 47, 61)
+    released = SAGenerator.from_config(SAConfig.from_dict(SMALL))
+    assert released.official_compat and released.preparer().func is preprocess_pair

@@ -9,9 +9,8 @@ import math
 import pytest
 import torch
 
-from reference_models.msa.training import MSATask
-from reference_models.sa.training import SATask
 from reference_models.spcolor.training import SPColorTask
+from reference_models.superattention.training import MSATask, SATask
 from reference_models.training.loop import train
 from tests.reference_models.conftest import TINY
 from tests.reference_models.spcolor.test_training import TINY_SPCOLOR
@@ -19,10 +18,11 @@ from tests.reference_models.spcolor.test_training import TINY_SPCOLOR
 #: (task, random weights, the tests' tiny settings with every loss term on: LPIPS (AlexNet, the
 #: smaller network) for MSA, the contextual loss for SPColor, and terms that must come out > 0)
 CONFIGS = {
-    "msa": (MSATask, ("alexnet",), {**TINY, "loss": {"lpips_weight": 0.15, "lpips_net": "alexnet"}},
+    "msa": (MSATask, ("alexnet",), {**TINY, "task": {"loss": {"lpips_weight": 0.15, "lpips_net": "alexnet"}}},
             ("smooth_l1", "lpips")),
-    "sa": (SATask, ("vgg19_bn",), {"batch_size": 2, "workers": 0, "loss": {"lpips_weight": 0, "smooth_l1_weight": 20},
-                                   "model": {"input_size": 32, "superpixel_segments": 32}}, ("smooth_l1",)),
+    "sa": (SATask, ("vgg19_bn",), {"batch_size": 2, "workers": 0,
+                                   "task": {"loss": {"lpips_weight": 0, "smooth_l1_weight": 20}},
+                                   "model": {"input_size": 32, "superpixels": {"base_segments": 32}}}, ("smooth_l1",)),
     "spcolor": (SPColorTask, ("vgg19",),
                 {**TINY_SPCOLOR, "model": {**TINY_SPCOLOR["model"], "contextual_weight": 0.2}},
                 ("discriminator", "adversarial", "smoothness", "contextual")),

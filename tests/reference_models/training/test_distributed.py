@@ -63,7 +63,8 @@ def _two_ranks(model: str, split, out, config, steps: int) -> list[dict]:
 def test_two_gloo_ranks_keep_the_same_weights(training_splits, tmp_path, tiny_config, monkeypatch):
     monkeypatch.setenv("COLORBENCH_CACHE", str(tmp_path / "cache"))
     config = tmp_path / "fast.json"
-    config.write_text(json.dumps({**json.loads(tiny_config.read_text()), "lr": 1e-3}))
+    tiny = json.loads(tiny_config.read_text())
+    config.write_text(json.dumps({**tiny, "task": {**tiny["task"], "lr": 1e-3}}))
     results = _two_ranks("msa", training_splits[0], tmp_path / "run", config, STEPS)
     assert results[0]["digest"] == results[1]["digest"]  # gradients all-reduced, buffers broadcast
     assert results[0]["checkpoint"] and results[1]["checkpoint"] is None  # rank 0 alone writes

@@ -28,7 +28,8 @@ def test_a_short_run_writes_its_checkpoints_settings_and_log(training_splits, tm
     assert json.loads((out / "checkpoints" / "latest.json").read_text())["step"] == 3
     assert run.checkpoint == out / "checkpoints" / "step-00000003.safetensors"
     config = json.loads((out / "config.json").read_text())
-    assert config["lr"] == 1e-5 and config["betas"] == [0.9, 0.99] and config["max_steps"] == 3  # the paper's, resolved
+    assert config["batch_size"] == 2 and config["epochs"] == 40 and config["max_steps"] == 3  # the paper's, resolved
+    assert config["task"] == {"loss": {"lpips_weight": 0}}
     rows = list(csv.DictReader((out / "log.csv").open()))
     assert [int(r["step"]) for r in rows] == [1, 2, 3] and {"loss", "smooth_l1", "lpips"} <= set(rows[0])
     state = torch.load(out / "checkpoints" / "step-00000003.state.pt", weights_only=True)
@@ -51,9 +52,9 @@ def test_resume_continues_exactly(training_splits, tmp_path, tiny_config, monkey
     assert all(torch.equal(a[k], b[k]) for k in a)
     log = {row["step"]: row["loss"] for row in csv.DictReader((tmp_path / "b" / "log.csv").open())}
     assert log == {row["step"]: row["loss"] for row in csv.DictReader((tmp_path / "a" / "log.csv").open())}
-    with pytest.raises(ColorbenchError, match=r"other settings \(lr\)"):
-        train("msa", training_splits[0], tmp_path / "b", config_file=tiny_config, config={"lr": 1e-3}, max_steps=6,
-              device="cpu", resume=True, progress=False)
+    with pytest.raises(ColorbenchError, match=r"other settings \(task\.lr\)"):
+        train("msa", training_splits[0], tmp_path / "b", config_file=tiny_config, config={"task": {"lr": 1e-3}},
+              max_steps=6, device="cpu", resume=True, progress=False)
 
 
 def test_phase_two_starts_from_phase_one(training_splits, tmp_path, tiny_config, monkeypatch):
