@@ -24,7 +24,10 @@ Targets, printed as ratios beside the figures: scoring 5k pairs in at most 10 s;
 torchmetrics; SPC batched at least 5x the lean loop at k = 22; the loader at least 2x the step's
 samples/s. Weights: the real files when present, else random stand-ins written under ``OUT`` (the
 figures are then speeds, never results). ``--smoke`` runs every part on the CPU at toy sizes (tiny
-model configs), as a test, so the suite cannot rot; its figures mean nothing.
+model configs), as a test, so the suite cannot rot; its figures mean nothing. To stay under a minute on
+two cores it also writes the stand-ins two at a time, trains with LPIPS on AlexNet (no VGG16 to write and
+load), has torchmetrics' FID on 64 features (its 2048 x 2048 eigenvalue problem alone takes 15-60 s
+there) and takes the one-process time of ``torchrun`` from the scoring part's run of the same command.
 """
 
 from __future__ import annotations
@@ -51,7 +54,11 @@ from harness import (
 )
 
 PARTS = ("scoring", "pairs", "training", "spc", "colorize", "torchrun")
-NETWORKS = ["alexnet", "inception_fid", "vgg16", "vgg19", "vgg19_bn"]
+#: The pretrained networks each kind of run loads (random stand-ins are written for them when absent; a
+#: smoke run writes them two at a time, the slowest first, and its LPIPS losses use AlexNet, so it needs
+#: no VGG16: 528 MB less written and read twice).
+NETWORKS = {"full": ["alexnet", "inception_fid", "vgg16", "vgg19", "vgg19_bn"],
+            "smoke": ["vgg19_bn", "inception_fid", "vgg19", "alexnet"]}
 THREE = "ssim,lpips,fid"
 
 #: Sizes of a real run and of ``--smoke``.
@@ -60,20 +67,26 @@ SIZES = {
              "warmup": 3, "steps": 20, "batch": 8, "loader_batches": 24, "spc": (8, 256, 64), "spc_k": (1, 5, 22, 27),
              "spc_repeats": 5, "colorize": 256, "colorize_batch": 16,
              "score_sets": (("every default metric", None), ("ssim,lpips,fid", "ssim,lpips,fid")),
-             "torchmetrics": ("a", "b"), "torchrun_order": (1, 2, 1, 2)},
-    "smoke": {"pairs": 8, "side": 64, "describe": 6, "describe_batch": 2, "train_images": 6, "warmup": 1,
+             "torchmetrics": ("a", "b"), "torchmetrics_fid": 2048, "torchrun_order": (1, 2, 1, 2),
+             "torchrun_reuses_scoring": False},
+    "smoke": {"pairs": 4, "side": 64, "describe": 2, "describe_batch": 2, "train_images": 4, "warmup": 1,
               "steps": 1, "batch": 2, "loader_batches": 2, "spc": (1, 16, 16), "spc_k": (1, 5), "spc_repeats": 1,
               "colorize": 2, "colorize_batch": 2, "score_sets": (("ssim,lpips,fid", "ssim,lpips,fid"),),
-              "torchmetrics": ("a",), "torchrun_order": (1, 2)},
+              "torchmetrics": ("a",), "torchmetrics_fid": 64, "torchrun_order": (1, 2),
+              "torchrun_reuses_scoring": True},
 }
 #: Model settings: the papers' networks in a real run; tiny ones in a smoke run (code paths only).
 MODELS = {
     "full": {"msa": {}, "sa": {}, "spcolor": {"prior": "kmeans"}},
     "smoke": {"msa": {"widths": [8, 16, 32, 64], "convs_per_level": [1, 1, 1, 1], "decoder_convs": 1,
-                      "input_size": 32, "superpixel_segments": 32, "pretrained_color_encoder": False,
+                      "input_size": 32, "superpixels": {"base_segments": 32}, "pretrained_color_encoder": False,
                       "color_layers": ["relu1_1", "relu2_1", "relu3_1", "relu4_1"]},
-              "sa": {}, "spcolor": {"preset": "tiny", "image_size": 192, "prior": "kmeans"}},
+              "sa": {"input_size": 32}, "spcolor": {"preset": "tiny", "image_size": 192, "prior": "kmeans"}},
 }
+#: Training-task settings over each model's defaults (the ``task`` table: optimiser and loss): none in a real
+#: run; in a smoke run MSA's and SA's LPIPS loss on AlexNet (the same loss code; a far smaller network).
+TASKS = {"full": {}, "smoke": {"msa": {"loss": {"lpips_net": "alexnet"}},
+                               "sa": {"loss": {"smooth_l1_weight": 20.0, "lpips_net": "alexnet"}}}}
 TARGETS = {"score_seconds": 10.0, "vs_torchmetrics": 1.5, "spc_k22": 5.0, "loader_vs_step": 2.0}
 
 
@@ -147,7 +160,9 @@ def _pair_data(root: Path, n: int, side: int, workers: int) -> dict:
 # ------------------------------------------------------------------------------------------- parts
 
 
-def part_scoring(report: Report, data: dict, sizes: dict, env: dict, device: str, workers: int, root: Path) -> None:
+def part_scoring(report: Report, data: dict, sizes: dict, env: dict, device: str, workers: int,
+                 root: Path) -> dict:
+    """Returns (metric set, method) -> seconds of colorbench's runs."""
     n = data["n"]
     decode = _decode_only(data, workers)
     report.add("scoring", f"decoding alone, {n} pairs ({workers} workers)", decode, "s")
@@ -168,10 +183,14 @@ def part_scoring(report: Report, data: dict, sizes: dict, env: dict, device: str
     for method, which in (("a", "first method"), ("b", "second method (recomputes the ground truths)")):
         if method not in sizes["torchmetrics"]:
             continue
-        run = timed([sys.executable, script, data["lists"][method], device], env, root / f"torchmetrics-{method}")
+        features = sizes["torchmetrics_fid"]
+        run = timed([sys.executable, script, data["lists"][method], device, *([features] if features != 2048 else [])],
+                    env, root / f"torchmetrics-{method}")
         ratio = run.seconds / seconds[(THREE, method)]
-        report.add("scoring", f"torchmetrics ({THREE}, batches of 32), {which}", run.seconds, "s",
+        fid = "" if features == 2048 else f", FID of {features} features"
+        report.add("scoring", f"torchmetrics ({THREE}, batches of 32{fid}), {which}", run.seconds, "s",
                    f"colorbench {ratio:.2f}x faster; " + _ratio(ratio, TARGETS["vs_torchmetrics"]))
+    return seconds
 
 
 def _decode_only(data: dict, workers: int) -> float:
@@ -206,7 +225,8 @@ def part_pairs(report: Report, root: Path, sizes: dict, device: str, workers: in
                f"batch {sizes['describe_batch']}, {workers} workers", sizes["describe"] / seconds, "images/s")
 
 
-def part_training(report: Report, root: Path, sizes: dict, models: dict, device: str, workers: int) -> dict:
+def part_training(report: Report, root: Path, sizes: dict, models: dict, tasks: dict, device: str,
+                  workers: int) -> dict:
     """Train each model briefly; returns model -> its checkpoint (for colorize)."""
     import torch
 
@@ -218,7 +238,7 @@ def part_training(report: Report, root: Path, sizes: dict, models: dict, device:
     cuda = device.startswith("cuda")
     checkpoints = {}
     for model in ("msa", "spcolor"):
-        config = _train_config(model, sizes, models, workers)
+        config = _train_config(model, sizes, models, tasks, workers)
         os.environ["COLORBENCH_CACHE"] = str(root / f"cache-train-{model}")
         if cuda:
             torch.cuda.reset_peak_memory_stats()
@@ -253,9 +273,12 @@ def _train_split(root: Path, sizes: dict, workers: int) -> Path:
     return path
 
 
-def _train_config(model: str, sizes: dict, models: dict, workers: int) -> dict:
-    return {"batch_size": sizes["batch"], "amp": "bf16", "workers": workers, "checkpoint_every": 10 ** 9,
-            "log_every": 1, "model": models[model]}
+def _train_config(model: str, sizes: dict, models: dict, tasks: dict, workers: int) -> dict:
+    config = {"batch_size": sizes["batch"], "amp": "bf16", "workers": workers, "checkpoint_every": 10 ** 9,
+              "log_every": 1, "model": models[model]}
+    if tasks.get(model):
+        config["task"] = tasks[model]
+    return config
 
 
 def _task(model: str, config: dict):
@@ -326,7 +349,7 @@ def part_spc(report: Report, sizes: dict, device: str) -> None:
                    f"(batch {batch}, {channels} ch, {side} x {side})", ratio, "x (loop / batched)", target_text)
 
 
-def part_colorize(report: Report, root: Path, sizes: dict, models: dict, device: str, workers: int,
+def part_colorize(report: Report, root: Path, sizes: dict, models: dict, tasks: dict, device: str, workers: int,
                   checkpoints: dict) -> None:
     from pairing import FilterSettings, build_folder
     from reference_models import colorize_split
@@ -339,7 +362,7 @@ def part_colorize(report: Report, root: Path, sizes: dict, models: dict, device:
         if model not in checkpoints:  # not trained by the training part: one step makes a checkpoint
             os.environ["COLORBENCH_CACHE"] = str(root / f"cache-train-{model}")
             checkpoints[model] = train(model, _train_split(root, sizes, workers), root / f"run-{model}",
-                                       config=_train_config(model, sizes, models, workers), max_steps=1,
+                                       config=_train_config(model, sizes, models, tasks, workers), max_steps=1,
                                        device=device, progress=False).checkpoint
         run = colorize_split(model, checkpoints[model], split, root / f"colorized-{model}", device=device,
                              batch_size=sizes["colorize_batch"], workers=workers, progress=False)
@@ -348,9 +371,16 @@ def part_colorize(report: Report, root: Path, sizes: dict, models: dict, device:
                    run.pairs_per_second, "pairs/s")
 
 
-def part_torchrun(report: Report, root: Path, data: dict, sizes: dict, env: dict, workers: int) -> None:
+def part_torchrun(report: Report, root: Path, data: dict, sizes: dict, env: dict, workers: int,
+                  scored: float | None = None) -> None:
+    """``scored``: the seconds of the scoring part's colorbench run of the same command (ssim + lpips + fid,
+    first method, nothing cached), when it ran; a smoke run takes it as its one-process time."""
     times: dict[int, list[float]] = {1: [], 2: []}
-    for processes in sizes["torchrun_order"]:  # alternated
+    order = sizes["torchrun_order"]
+    if scored is not None and sizes["torchrun_reuses_scoring"]:
+        times[1].append(scored)
+        order = [processes for processes in order if processes != 1]
+    for processes in order:  # alternated
         out = root / f"torchrun-{processes}-{len(times[processes])}"
         args = ["score", "--split", data["split"], "--pred", data["pred"]["a"], "--out", out, "--metrics", THREE,
                 "--workers", max(1, workers // processes)]
@@ -358,8 +388,9 @@ def part_torchrun(report: Report, root: Path, data: dict, sizes: dict, env: dict
         run = timed([*launcher, *args], {**env, "COLORBENCH_CACHE": str(out / "cache")}, out.with_suffix(".log"))
         times[processes].append(run.seconds)
     one, two = statistics.median(times[1]), statistics.median(times[2])
-    report.add("torchrun", f"score ({THREE}), {data['n']} pairs, nothing cached: one process {one:.1f} s, "
-               f"torchrun --nproc_per_node 2 on the same device {two:.1f} s (medians of {len(times[1])})", one / two,
+    reused = " (the scoring part's run)" if 1 not in order else ""
+    report.add("torchrun", f"score ({THREE}), {data['n']} pairs, nothing cached: one process {one:.1f} s{reused}, "
+               f"torchrun --nproc_per_node 2 on the same device {two:.1f} s (medians of {len(times[2])})", one / two,
                "x (one process / two)")
 
 
@@ -381,7 +412,7 @@ def main() -> None:
     kind = "smoke" if args.smoke else "full"
     device = "cpu" if args.smoke else args.device
     workers = min(args.workers, 2) if args.smoke else args.workers
-    sizes, models = SIZES[kind], MODELS[kind]
+    sizes, models, tasks = SIZES[kind], MODELS[kind], TASKS[kind]
 
     import torch
 
@@ -391,7 +422,7 @@ def main() -> None:
     work = args.out / "work"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir()
-    env, random = stand_in_weights(work, NETWORKS)
+    env, random = stand_in_weights(work, NETWORKS[kind], processes=2 if args.smoke else 1)
     os.environ.update({"TORCH_HOME": env.get("TORCH_HOME", os.environ.get("TORCH_HOME", "")),
                        "COLORBENCH_OFFLINE": "1"})
     if not os.environ["TORCH_HOME"]:
@@ -402,23 +433,23 @@ def main() -> None:
     report = Report(args.out, {"device": name, "torch": torch.__version__, "workers": workers, "kind": kind,
                                "note": note})
     print(f"GPU suite ({kind}) on {name}, {workers} workers; {note}", flush=True)
-    data, checkpoints = None, {}
+    data, checkpoints, scored = None, {}, {}
     if {"scoring", "torchrun"} & set(parts):
         data = _pair_data(work / "pairs", sizes["pairs"], sizes["side"], workers)
         print(f"data: {data['n']} pairs of {sizes['side']} x {sizes['side']} ready", flush=True)
     for part in parts:
         if part == "scoring":
-            part_scoring(report, data, sizes, env, device, workers, work)
+            scored = part_scoring(report, data, sizes, env, device, workers, work)
         elif part == "pairs":
             part_pairs(report, work, sizes, device, workers)
         elif part == "training":
-            checkpoints.update(part_training(report, work, sizes, models, device, workers))
+            checkpoints.update(part_training(report, work, sizes, models, tasks, device, workers))
         elif part == "spc":
             part_spc(report, sizes, device)
         elif part == "colorize":
-            part_colorize(report, work, sizes, models, device, workers, checkpoints)
+            part_colorize(report, work, sizes, models, tasks, device, workers, checkpoints)
         elif part == "torchrun":
-            part_torchrun(report, work, data, sizes, env, workers)
+            part_torchrun(report, work, data, sizes, env, workers, scored.get((THREE, "a")))
     print(f"report: {args.out / 'gpu_suite.md'} and {args.out / 'gpu_suite.json'}", flush=True)
 
 

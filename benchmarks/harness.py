@@ -70,8 +70,10 @@ def photo_crops(folder: Path, n: int, width: int, height: int | None = None, suf
     return files
 
 
-#: torchmetrics as its users write it: ``python SCRIPT PAIRS.json [DEVICE]``, where PAIRS.json lists
-#: ``[ground truth, output]`` paths; SSIM, LPIPS (AlexNet) and FID (2048) in batches of 32; prints the values.
+#: torchmetrics as its users write it: ``python SCRIPT PAIRS.json [DEVICE] [FID_FEATURES]``, where PAIRS.json
+#: lists ``[ground truth, output]`` paths; SSIM, LPIPS (AlexNet) and FID (2048 features unless FID_FEATURES
+#: says otherwise: 64 in a smoke run, whose 2048 x 2048 eigenvalue problem alone takes 15-60 s on a 2-core
+#: CPU) in batches of 32; prints the values.
 TORCHMETRICS_SCRIPT = '''\
 import json
 import sys
@@ -94,7 +96,7 @@ pairs = json.load(open(sys.argv[1]))
 device = torch.device(sys.argv[2] if len(sys.argv) > 2 else "cpu")
 ssim = StructuralSimilarityIndexMeasure(data_range=1.0).to(device)
 lpips = LearnedPerceptualImagePatchSimilarity(net_type="alex", normalize=True).to(device)
-fid = FrechetInceptionDistance(feature=2048).to(device)
+fid = FrechetInceptionDistance(feature=int(sys.argv[3]) if len(sys.argv) > 3 else 2048).to(device)
 with torch.no_grad():
     for first in range(0, len(pairs), 32):
         chunk = pairs[first:first + 32]
@@ -151,9 +153,11 @@ def torchrun_command(processes: int, colorbench: bool = False) -> list[str]:
     return launcher
 
 
-def stand_in_weights(root: Path, names: list[str]) -> tuple[dict, bool]:
+def stand_in_weights(root: Path, names: list[str], processes: int = 1) -> tuple[dict, bool]:
     """The environment the timed commands run in, and whether its weights are random stand-ins (written
-    under ``root`` when any of ``names`` is absent from ``$TORCH_HOME``)."""
+    under ``root`` when any of ``names`` is absent from ``$TORCH_HOME``). ``processes`` > 1 writes them
+    that many at a time, one network per forked process (each stand-in is seeded by its name: the same
+    files); only where nothing has touched CUDA or torch's thread pools yet (a smoke run's start)."""
     from bench.core.weights import is_present
 
     env = {**os.environ, "COLORBENCH_OFFLINE": "1", "PYTHONWARNINGS": "ignore"}
@@ -162,7 +166,13 @@ def stand_in_weights(root: Path, names: list[str]) -> tuple[dict, bool]:
     from bench.testing import write_random_weights
 
     home = root / "torch_home"
-    write_random_weights(home, names)
+    if processes > 1:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork")) as pool:
+            list(pool.map(write_random_weights, [home] * len(names), [[name] for name in names]))
+    write_random_weights(home, names)  # (with processes > 1: every file is there; it checks and keeps them)
     return {**env, "TORCH_HOME": str(home)}, True
 
 
