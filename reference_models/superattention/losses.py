@@ -39,8 +39,8 @@ plausible colours (desaturation) rather than their median as an L1 would, and it
 with the error (``2 d / 127^2`` per element: at a 5-unit error, 1/25 of a 127-unit one); it is small
 beside ``0.15 * LPIPS`` (an RMS error of 10 ab units gives 0.0062, of 20 units 0.025), so under
 ``"paper"`` the perceptual term leads. The authors' own training code weights the same term 20x,
-10x the paper's, so the regression term leads there: ``loss = "sa-code"`` (top-level training
-setting) is that alternative. ``"paper"`` stays the default because the paper states 2;
+10x the paper's, so the regression term leads there: ``loss = "sa-code"`` (in the training
+config's ``task`` table) is that alternative. ``"paper"`` stays the default because the paper states 2;
 ``smooth_l1_beta`` (e.g. ``10 / 127``) would give a true L1 beyond that error, which neither source uses.
 """
 

@@ -178,7 +178,7 @@ def train(model: str, split: Split | str | os.PathLike, out_dir: str | os.PathLi
         phase: the model's training phase (MSA: 1 = image level without masks, 2 = object level
             with masks).
         init: start from these weights (a checkpoint's ``.safetensors``, e.g. phase 1's last).
-        config_file: a TOML or JSON file of :class:`TrainConfig` settings (and ``model`` / ``loss``
+        config_file: a TOML or JSON file of :class:`TrainConfig` settings (and ``model`` / ``task``
             tables); ``config``: the same as a dict, applied after the file.
         max_steps: stop after this many optimiser steps in all (a shorter run than the paper's).
         device: ``auto``, ``cpu``, ``cuda``, ``cuda:N`` (under DDP: each process's local GPU).
