@@ -101,8 +101,8 @@ class ColorizationModel(nn.Module):
         return torch.stack(rgb) if batched else rgb[0]
 
     def check_masks(self, masks) -> None:
-        """A one-line error when masks are given to a model that takes none."""
-        if masks is not None and not self.accepts_masks:
+        """A one-line error when masks are given (or, as ``True``, asked for) to a model that takes none."""
+        if masks is not None and masks is not False and not self.accepts_masks:
             raise ColorbenchError(f"{self.model_name} uses no object masks; colorize without them")
 
     def checkpoint_state_dict(self) -> dict[str, torch.Tensor]:

@@ -96,8 +96,7 @@ def colorize_split(model: str, checkpoint: str | os.PathLike, split: Split | str
     split = split if isinstance(split, Split) else load_split(split)
     network = load(checkpoint, model, device)
     use_masks = split.level == "object" and network.accepts_masks if masks is None else masks
-    if use_masks and not network.accepts_masks:
-        raise ColorbenchError(f"{model} uses no object masks; colorize without them")
+    network.check_masks(use_masks)
     if use_masks and split.level != "object":
         raise ColorbenchError(f"masks need an object-level split; {split.split_id} is image level")
     manifest = {"method": model, "kind": "reference model", "checkpoint": Path(checkpoint).name,

@@ -107,7 +107,6 @@ class SAGenerator(SuperAttentionModel):
     def __init__(self, config: SAConfig | None = None, value_encoder: nn.Module | None = None):
         super().__init__()
         self.config = config = config or SAConfig()
-        self.official_compat = config.official_compat
         for level, width in enumerate(_WIDTHS, start=1):
             setattr(self, f"attention_{level}", SuperAttention(width, official_compat=config.official_compat))
         self.gen1 = conv_block(3, 64, 2)
@@ -133,6 +132,11 @@ class SAGenerator(SuperAttentionModel):
         # weights stay out of state_dict() and the released checkpoint (which has none) loads
         # strictly. _apply() and train() below keep it on the same device/dtype and in eval mode.
         self.__dict__["value_encoder"] = encoder
+
+    @property
+    def official_compat(self) -> bool:
+        """The released attention's quirks and preprocessing (``config.official_compat``)."""
+        return self.config.official_compat
 
     def _apply(self, fn: Callable, recurse: bool = True):
         super()._apply(fn, recurse)

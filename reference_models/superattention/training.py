@@ -24,7 +24,7 @@ config file).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 import torch
@@ -98,7 +98,10 @@ class SuperAttentionTask(TrainingTask):
     def __init__(self, config: TrainConfig, phase: int = 1):
         super().__init__(config, phase)
         self.view_spec = self.model_config.views
-        self.view_depends_on_role = self.view_spec.depends_on_role
+
+    @property
+    def view_depends_on_role(self) -> bool:
+        return self.view_spec.depends_on_role
 
     def build_losses(self, model: torch.nn.Module, device: torch.device) -> torch.nn.Module:
         return ColorizationLoss(self.task_config.loss_settings, device=device)
@@ -153,7 +156,7 @@ class SATask(SuperAttentionTask):
 
     def make_model_config(self, config: TrainConfig) -> SAConfig:
         """A model trained here runs the attention without the released quirks."""
-        model_config = SAConfig.from_dict({"official_compat": False, **config.model})
+        model_config = super().make_model_config(replace(config, model={"official_compat": False, **config.model}))
         if model_config.official_compat:
             raise ColorbenchError("official_compat is the released checkpoint's mode; a model trained here runs "
                                   "without it (leave it out of the model table)")

@@ -265,8 +265,9 @@ def _run(session: _Session, progress: bool) -> TrainRun:
                ReferenceSampler(s.split, p_synthetic=config.p_synthetic, seed=config.seed))
     per_epoch = -(-len(sampler) // config.batch_size)
     epochs = config.epochs
-    total = min(per_epoch * epochs if epochs is not None else config.max_steps,
-                config.max_steps or per_epoch * epochs)
+    # whichever limit comes first (TrainConfig guarantees at least one)
+    total = min(limit for limit in (None if epochs is None else per_epoch * epochs, config.max_steps)
+                if limit is not None)
     use_bf16 = config.amp == "bf16" or (config.amp == "auto" and s.device.type == "cuda")
 
     def autocast():

@@ -65,7 +65,6 @@ class TrainingTask:
         task_config_class: the task's settings dataclass (the ``task`` table); the default
             :meth:`optimizers` reads its ``lr`` and ``betas``.
         phases: training phase -> the split level it trains on (MSA: ``{1: "image", 2: "object"}``).
-        view_depends_on_role: the target's and the reference's views of one image differ (cached apart).
     """
 
     name: ClassVar[str]
@@ -73,7 +72,6 @@ class TrainingTask:
     config_class: ClassVar[type]
     task_config_class: ClassVar[type]
     phases: ClassVar[dict[int, str]] = {1: "image"}
-    view_depends_on_role: ClassVar[bool] = False
 
     def __init__(self, config: TrainConfig, phase: int = 1) -> None:
         """Check the settings (one-line :class:`~bench.core.errors.ColorbenchError` on a bad one)."""
@@ -95,6 +93,11 @@ class TrainingTask:
     def default_config(phase: int) -> TrainConfig:
         """The paper's run-level settings for ``phase`` (batch, epochs or steps, references)."""
         raise NotImplementedError
+
+    @property
+    def view_depends_on_role(self) -> bool:
+        """Whether an image's view as a target differs from its view as a reference (cached apart)."""
+        return False
 
     @property
     def uses_masks(self) -> bool:

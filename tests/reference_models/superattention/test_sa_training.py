@@ -37,6 +37,8 @@ def test_sa_trains_with_the_shared_loop(training_splits, tmp_path, random_weight
     assert task.model_config.superpixels.levels == 3 and not task.model_config.official_compat
     with pytest.raises(ColorbenchError, match="official_compat"):
         SATask(TrainConfig(model={**SMALL, "official_compat": True}))
+    with pytest.raises(ColorbenchError, match="sa model setting: superpixels.levels must be 3"):
+        SATask(TrainConfig(model={"superpixels": {"levels": 4}}))
 
 
 def test_the_authors_checkpoint_colorizes_a_pair_from_the_cli(tiny_coco, tmp_path, random_weights, cli):
