@@ -33,6 +33,19 @@ def setup(random_weights, tmp_path, monkeypatch):
     return path
 
 
+@pytest.fixture(scope="module")
+def trained(training_splits, build_offline, tmp_path_factory):
+    """One run of a single step on the image-level split, shared by the tests that only need a trained
+    checkpoint (each would otherwise train its own)."""
+    folder = tmp_path_factory.mktemp("spcolor-trained")
+    setup = folder / "tiny-spcolor.json"
+    setup.write_text(json.dumps(TINY_SPCOLOR))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("COLORBENCH_CACHE", str(folder / "cache"))
+        return build_offline(["vgg19"], lambda: train("spcolor", training_splits[0], folder / "run", config_file=setup,
+                                                       max_steps=1, device="cpu", progress=False))
+
+
 def _log(run_dir) -> dict[str, dict]:
     """The logged losses by step (not the seconds)."""
     return {row["step"]: {k: v for k, v in row.items() if k != "seconds"}
@@ -64,12 +77,11 @@ def test_resume_continues_exactly_and_checkpoints_hold_what_training_changes(tra
     assert config["epochs"] is None and config["p_synthetic"] == 0.0 and config["task"] == {}  # the paper's run
 
 
-def test_a_trained_checkpoint_colorizes_a_split_without_masks(training_splits, tmp_path, setup):
+def test_a_trained_checkpoint_colorizes_a_split_without_masks(trained, training_splits, tmp_path, setup):
     from bench.core.images import read_rgb
     from bench.core.splits import load_split
 
-    run = train("spcolor", training_splits[0], tmp_path / "run", config_file=setup, max_steps=1, device="cpu",
-                progress=False)
+    run = trained
     network = load(run.checkpoint)
     assert type(network).__name__ == "SPColor" and network.prior.fitted and network.config.image_size == 192
     weights = load_file(str(run.checkpoint))
@@ -88,11 +100,10 @@ def test_a_trained_checkpoint_colorizes_a_split_without_masks(training_splits, t
                        workers=0, progress=False)
 
 
-def test_the_cli_colorizes_one_pair_and_refuses_masks(training_splits, tmp_path, setup, tiny_coco, cli):
+def test_the_cli_colorizes_one_pair_and_refuses_masks(trained, tmp_path, setup, tiny_coco, cli):
     from bench.core.images import read_rgb, write_png
 
-    run = train("spcolor", training_splits[0], tmp_path / "run", config_file=setup, max_steps=1, device="cpu",
-                progress=False)
+    run = trained
     target, reference = tiny_coco[0] / "000000000001.jpg", tiny_coco[0] / "000000000003.jpg"
     result = cli("colorize", "spcolor", "--checkpoint", run.checkpoint, "--target", target, "--reference", reference,
                  "--out", tmp_path / "one.png", "--device", "cpu")
@@ -106,11 +117,10 @@ def test_the_cli_colorizes_one_pair_and_refuses_masks(training_splits, tmp_path,
     assert not (tmp_path / "two.png").exists()
 
 
-def test_colorize_prepared_equals_colorize(training_splits, tmp_path, setup, tiny_coco):
+def test_colorize_prepared_equals_colorize(trained, setup, tiny_coco):
     from bench.core.images import read_rgb
 
-    run = train("spcolor", training_splits[0], tmp_path / "run", config_file=setup, max_steps=1, device="cpu",
-                progress=False)
+    run = trained
     network = load(run.checkpoint)
     gray, reference = (read_rgb(tiny_coco[0] / name) for name in ("000000000001.jpg", "000000000003.jpg"))
     prepared = network.colorize_prepared([network.preparer()(gray, reference)])[0]
