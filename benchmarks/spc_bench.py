@@ -10,7 +10,7 @@ For each number of classes k, the same inputs go through:
 * ``loop``: the same with ``method="loop"``
   (:func:`reference_models.spcolor.class_loop.class_loop_correspondence`: one small problem per
   sample and class, positions sorted by (sample, class) once and each group a slice);
-* ``loop, as released``: :func:`reference_models.spcolor._oracle.released_loop_correspondence`, the
+* ``loop, as released``: :func:`spc_released_loop.released_loop_correspondence`, the
   released code's selection (the class map repeated over the 256 channels, boolean indexing of the
   (C, h, w) map) over all 27 classes whatever k is, as ``WarpNet.forward`` does.
 
@@ -83,7 +83,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
-    from reference_models.spcolor._oracle import released_loop_correspondence
+    from spc_released_loop import released_loop_correspondence
+
     from reference_models.spcolor.correspondence import CorrespondenceNet, auto_method, semantic_correspondence
 
     if args.threads:

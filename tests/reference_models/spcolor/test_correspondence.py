@@ -14,8 +14,8 @@ from functools import partial
 import pytest
 import torch
 
+from benchmarks.spc_released_loop import released_loop_correspondence
 from reference_models.spcolor import class_loop, correspondence
-from reference_models.spcolor._oracle import released_loop_correspondence
 from reference_models.spcolor.correspondence import (
     AUTHORS_KEY_MAP,
     CorrespondenceNet,

@@ -8,12 +8,13 @@ channels (``+ eps``), ``f = theta phi^T``, ``S_w = max_j f``, ``P = softmax_j(f 
 values with ``P`` and write the result at the class's target positions; a class missing on either
 side is skipped (warped values and ``S_w`` stay 0 there).
 
-The model never calls it. Both product paths of
+The model never calls it, so it does not ship in the package: both product paths of
 :func:`~reference_models.spcolor.correspondence.semantic_correspondence` (the batched form and the
-per-class loop of :mod:`~reference_models.spcolor.class_loop`) must agree with it, and
-``benchmarks/spc_bench.py`` times it as "the loop as released" (so it lives in the package, not
-in ``tests/``). It shares no code with the per-class loop on purpose: an oracle that called it
-would check nothing.
+per-class loop of :mod:`~reference_models.spcolor.class_loop`) must agree with it
+(``tests/reference_models/spcolor/test_correspondence.py`` imports it as
+``benchmarks.spc_released_loop``), and ``benchmarks/spc_bench.py`` times it as "the loop as
+released". It shares no code with the per-class loop on purpose: an oracle that called it would
+check nothing.
 """
 
 from __future__ import annotations
