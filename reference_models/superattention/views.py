@@ -73,12 +73,10 @@ class ViewSpec:
         return self.target_luminance == "gray"
 
 
-def resize_view(rgb: np.ndarray, size: int, quantize: bool = False) -> np.ndarray:
+def resize_view(rgb: np.ndarray, size: int) -> np.ndarray:
     """The image at ``size x size`` as the SA authors' code resizes it (skimage ``resize``: order 1,
-    anti-aliased when shrinking), float in [0, 1]; ``quantize``: rounded to 8-bit levels, as the
-    views are stored (still float in [0, 1], so every later step is the same)."""
-    small = resize(rgb, (size, size))
-    return np.clip(np.rint(small * 255.0), 0, 255) / 255.0 if quantize else small
+    anti-aliased when shrinking), float in [0, 1]."""
+    return resize(rgb, (size, size))
 
 
 def remap_luminance(gray: np.ndarray, reference_l: np.ndarray) -> np.ndarray:
@@ -109,7 +107,7 @@ def prepare_view(rgb: np.ndarray, mask: np.ndarray | None, spec: ViewSpec, role:
         ``{"rgb": uint8 (S, S, 3), "labels0".."labels{L-1}": int label maps (S / 2**i, S / 2**i)}``.
     """
     rgb = check_rgb_array(rgb, "image")
-    small = np.rint(resize_view(rgb, spec.size, quantize=True) * 255.0).astype(np.uint8)
+    small = np.clip(np.rint(resize_view(rgb, spec.size) * 255.0), 0, 255).astype(np.uint8)  # stored as 8-bit
     # from the stored uint8 view, as pair_sample reads it
     luminance = rgb2gray(small) if role == "target" and spec.target_luminance == "gray" else \
         rgb2lab(small)[..., 0] / 100.0
